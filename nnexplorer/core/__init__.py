@@ -1,0 +1,1 @@
+"""UI-free engine: specs, data, models, training, search and run records."""

@@ -1,0 +1,182 @@
+"""Engine events: what a run reports, as frozen dataclasses that round-trip through JSON.
+
+Every event has ``type``, ``run_id`` and ``time`` (unix seconds). Training code calls an
+``emit(event)`` function; the worker writes each event as one JSON line, the runner reads them
+back with :func:`from_json`, and the TUI and the CLI render them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time as _time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+RunStatus = str  # "completed" | "diverged" | "cancelled" | "failed"
+STATUSES = ("completed", "diverged", "cancelled", "failed")
+
+
+def _now() -> float:
+    return _time.time()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Fields shared by every event."""
+
+    type: ClassVar[str] = "event"
+    run_id: str = ""
+    time: float = field(default_factory=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict with ``type`` first; non-finite floats become ``None``-safe strings."""
+        return {"type": self.type, **_clean(asdict(self))}
+
+    def to_json(self) -> str:
+        """One line of JSON (no newline)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    """A run (``train`` or ``grid``) has begun; ``spec`` is a short summary of the experiment."""
+
+    type: ClassVar[str] = "run_started"
+    mode: str = "train"
+    spec: dict[str, Any] = field(default_factory=dict)
+    n_params: int = 0
+    device: str = "CPU"
+    versions: dict[str, str] = field(default_factory=dict)
+    run_dir: str = ""
+    n_candidates: int = 0
+    n_folds: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpochEnded(Event):
+    """An epoch finished. ``metrics`` holds loss, val_loss, accuracy, val_accuracy, ..."""
+
+    type: ClassVar[str] = "epoch_ended"
+    epoch: int = 0
+    epochs: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    candidate: int | None = None
+    fold: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchProgress(Event):
+    """Progress inside an epoch; consumers may drop all but the latest."""
+
+    type: ClassVar[str] = "batch_progress"
+    epoch: int = 0
+    batch: int = 0
+    batches: int = 0
+    candidate: int | None = None
+    fold: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateStarted(Event):
+    """A grid candidate's fit on one fold started."""
+
+    type: ClassVar[str] = "candidate_started"
+    candidate: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    fold: int | None = None
+    n_candidates: int = 0
+    n_folds: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateFinished(Event):
+    """A grid candidate's fit on one fold finished (``fold`` None: all its folds, aggregated)."""
+
+    type: ClassVar[str] = "candidate_finished"
+    candidate: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    fold: int | None = None
+    score: float | None = None
+    std_score: float | None = None
+    seconds: float = 0.0
+    status: str = "completed"
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    """The run ended; ``summary`` is the content of summary.json."""
+
+    type: ClassVar[str] = "run_finished"
+    status: str = "completed"
+    summary: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogEvent(Event):
+    """A line for the log: ``level`` is debug, info, warning or error."""
+
+    type: ClassVar[str] = "log"
+    level: str = "info"
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        RunStarted,
+        EpochEnded,
+        BatchProgress,
+        CandidateStarted,
+        CandidateFinished,
+        RunFinished,
+        LogEvent,
+    )
+}
+
+Emit = Callable[[Event], None]
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output; unknown fields are ignored."""
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: _restore(v) for k, v in data.items() if k in names})
+
+
+def from_json(line: str) -> Event:
+    """Parse one JSON line written by :meth:`Event.to_json`."""
+    return from_dict(json.loads(line))
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe: NaN/inf become the strings "nan"/"inf"/"-inf", numpy scalars plain."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    if isinstance(value, str) and value in _SPECIAL:
+        return _SPECIAL[value]
+    return value

@@ -1,0 +1,153 @@
+"""Preset files: TOML <-> :class:`ExperimentSpec`, and the presets bundled with nnexplorer."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.spec import ExperimentSpec, validate_spec
+from nnexplorer.core.spec_paths import apply_overrides
+
+MAX_PRESET_BYTES = 1_000_000
+DEFAULT_PRESET = "digits"
+
+
+@dataclass(frozen=True)
+class BundledPreset:
+    """A preset shipped with nnexplorer."""
+
+    name: str
+    path: Path
+    description: str
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled presets (the repository's presets/, installed as nnexplorer.presets)."""
+    source_tree = Path(__file__).resolve().parents[2] / "presets"
+    if (source_tree / f"{DEFAULT_PRESET}.toml").is_file():
+        return source_tree
+    return Path(str(resources.files("nnexplorer.presets")))
+
+
+def bundled_presets() -> list[BundledPreset]:
+    """Every bundled preset, sorted by name, with its description."""
+    found = []
+    for path in sorted(bundled_dir().glob("*.toml")):
+        try:
+            info = tomllib.loads(path.read_text("utf-8")).get("experiment", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            info = {}
+        found.append(BundledPreset(path.stem, path, str(info.get("description", ""))))
+    return found
+
+
+def resolve_preset_path(name_or_path: str | Path) -> Path:
+    """A path to a preset file; a bare name such as ``digits`` finds the bundled one."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    if path.suffix == "" and path.parent == Path("."):
+        candidate = bundled_dir() / f"{path.name}.toml"
+        if candidate.is_file():
+            return candidate
+        names = ", ".join(p.name for p in bundled_presets())
+        raise SpecError(
+            f"no such preset file, and no bundled preset named {path.name!r}",
+            items=[
+                ErrorItem(
+                    f"no such file, and no bundled preset of that name (bundled: {names})",
+                    "",
+                    str(path),
+                )
+            ],
+        )
+    raise SpecError(str(path), items=[ErrorItem("no such file", "", str(path))])
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; refuse huge, binary or non-UTF-8 files with a one-line error."""
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PRESET_BYTES:
+            raise _file_error(
+                shown, f"file is {size} bytes; a preset is at most {MAX_PRESET_BYTES}"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _file_error(shown, exc.strerror or str(exc)) from None
+    if b"\x00" in raw:
+        raise _file_error(shown, "binary file; a preset is a UTF-8 TOML text file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _file_error(shown, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _file_error(shown, f"TOML syntax error: {exc}") from None
+
+
+def _file_error(file: str, message: str) -> SpecError:
+    return SpecError.from_items([ErrorItem(message, "", file)])
+
+
+def _anchor_file_source(data: dict[str, Any], base: Path) -> None:
+    """Make a relative ``file:`` data source relative to the preset's folder."""
+    source = data.get("data", {}).get("source")
+    if isinstance(source, str) and source.startswith("file:"):
+        target = Path(source[5:]).expanduser()
+        if not target.is_absolute():
+            data["data"]["source"] = f"file:{(base / target).resolve()}"
+    labels = data.get("data", {}).get("labels")
+    if isinstance(labels, str) and not Path(labels).expanduser().is_absolute():
+        data["data"]["labels"] = str((base / labels).resolve())
+
+
+def load_preset(name_or_path: str | Path, overrides: list[str] | None = None) -> ExperimentSpec:
+    """Load, override and validate a preset; every problem is reported in one SpecError."""
+    path = resolve_preset_path(name_or_path)
+    data = read_toml(path)
+    _anchor_file_source(data, path.parent)
+    if overrides:
+        try:
+            data = apply_overrides(data, overrides)
+        except ValueError as exc:
+            raise _file_error(str(path), str(exc)) from None
+    return validate_spec(data, file=str(path))
+
+
+def spec_from_toml(text: str, file: str = "<preset>") -> ExperimentSpec:
+    """Parse and validate preset text (used by the editor and tests)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _file_error(file, f"TOML syntax error: {exc}") from None
+    return validate_spec(data, file=file)
+
+
+def spec_to_toml(spec: ExperimentSpec) -> str:
+    """The preset text for ``spec``; loading it gives back an equal spec."""
+    data = spec.to_dict()
+    ordered = {
+        k: data[k]
+        for k in ("experiment", "data", "layers", "output", "compile", "fit", "grid")
+        if k in data
+    }
+    return tomli_w.dumps(ordered, multiline_strings=False)
+
+
+def save_preset(spec: ExperimentSpec, path: Path) -> Path:
+    """Write ``spec`` to ``path`` atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(spec_to_toml(spec), encoding="utf-8")
+    tmp.replace(path)
+    return path

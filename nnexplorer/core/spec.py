@@ -1,0 +1,497 @@
+"""The experiment model: what a preset describes, validated once, here.
+
+Every section is a frozen pydantic model that forbids unknown keys. Keras objects are named by
+strings checked against the allow-lists in :mod:`nnexplorer.core.vocab`; only
+:mod:`nnexplorer.core.building` turns them into objects.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nnexplorer.core import vocab
+from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.spec_paths import candidate_data, format_loc, pydantic_items
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(vocab.not_allowed(what, value, allowed))
+    return value
+
+
+# --------------------------------------------------------------------------- initialisers
+
+
+class InitializerSpec(_Section):
+    """A Keras initializer by name, with its parameters (e.g. ``stddev`` for random_normal)."""
+
+    name: str
+    mean: float | None = None
+    stddev: float | None = Field(default=None, gt=0)
+    minval: float | None = None
+    maxval: float | None = None
+    scale: float | None = Field(default=None, gt=0)
+    mode: Literal["fan_in", "fan_out", "fan_avg"] | None = None
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] | None = None
+    gain: float | None = Field(default=None, gt=0)
+    value: float | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        return _check(name, vocab.INITIALIZERS, "initializer")
+
+    @model_validator(mode="after")
+    def _params_fit_name(self) -> InitializerSpec:
+        allowed = vocab.INITIALIZER_PARAMS.get(self.name, ())
+        for key in self.params():
+            if key not in allowed:
+                own = ", ".join(allowed) or "none"
+                raise ValueError(f"'{key}' does not apply to {self.name} (its parameters: {own})")
+        if self.minval is not None and self.maxval is not None and self.minval >= self.maxval:
+            raise ValueError(f"minval ({self.minval}) must be below maxval ({self.maxval})")
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """The parameters that were set, without the name."""
+        return self.model_dump(exclude_none=True, exclude={"name"})
+
+
+def _initializer_in(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _initializer_out(value: InitializerSpec) -> Any:
+    params = value.params()
+    return {"name": value.name, **params} if params else value.name
+
+
+Initializer = Annotated[
+    InitializerSpec, BeforeValidator(_initializer_in), PlainSerializer(_initializer_out)
+]
+
+
+class RegularizerSpec(_Section):
+    """L1 and/or L2 penalty factors; both above zero make an elastic net (L1L2)."""
+
+    l1: float = Field(default=0.0, ge=0, le=10)
+    l2: float = Field(default=0.0, ge=0, le=10)
+
+    @property
+    def kind(self) -> str:
+        """``l1``, ``l2``, ``l1l2`` or ``none``."""
+        if self.l1 and self.l2:
+            return "l1l2"
+        return "l1" if self.l1 else ("l2" if self.l2 else "none")
+
+
+class ConstraintSpec(_Section):
+    """A max-norm constraint on each unit's incoming weight vector (the Dropout paper uses 3)."""
+
+    max_norm: float = Field(gt=0, le=1000)
+    axis: int = 0
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class DenseLayer(_Section):
+    """A fully connected hidden layer."""
+
+    type: Literal["dense"] = "dense"
+    units: int = Field(default=64, ge=1, le=65536)
+    activation: str = "relu"
+    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
+    bias_initializer: Initializer = Field(default_factory=lambda: {"name": "zeros"})
+    use_bias: bool = True
+    kernel_regularizer: RegularizerSpec | None = None
+    bias_regularizer: RegularizerSpec | None = None
+    activity_regularizer: RegularizerSpec | None = None
+    kernel_constraint: ConstraintSpec | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: str) -> str:
+        return _check(value, vocab.ACTIVATIONS, "activation")
+
+    def describe(self) -> str:
+        """One line such as ``Dense 128 relu he_normal L2=1e-4 maxnorm=3``."""
+        parts = ["Dense", str(self.units), self.activation, self.kernel_initializer.name]
+        for label, reg in (
+            ("", self.kernel_regularizer),
+            ("bias ", self.bias_regularizer),
+            ("act ", self.activity_regularizer),
+        ):
+            if reg and reg.l1:
+                parts.append(f"{label}L1={reg.l1:g}")
+            if reg and reg.l2:
+                parts.append(f"{label}L2={reg.l2:g}")
+        if self.kernel_constraint:
+            parts.append(f"maxnorm={self.kernel_constraint.max_norm:g}")
+        if not self.use_bias:
+            parts.append("no-bias")
+        return " ".join(parts)
+
+
+class DropoutLayer(_Section):
+    """Randomly zeroes a fraction ``rate`` of its inputs while training."""
+
+    type: Literal["dropout"] = "dropout"
+    rate: float = Field(default=0.2, ge=0, lt=1)
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+    def describe(self) -> str:
+        """One line such as ``Dropout 0.2``."""
+        return f"Dropout {self.rate:g}"
+
+
+LayerSpec = Annotated[DenseLayer | DropoutLayer, Field(discriminator="type")]
+LAYER_TYPES: dict[str, type[_Section]] = {"dense": DenseLayer, "dropout": DropoutLayer}
+
+
+class OutputSpec(_Section):
+    """The output layer; ``auto`` values follow from the task and the number of classes."""
+
+    activation: str = "auto"
+    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
+    kernel_regularizer: RegularizerSpec | None = None
+    units: int | None = Field(default=None, ge=1, le=65536)
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: str) -> str:
+        return _check(value, ("auto", *vocab.ACTIVATIONS), "activation")
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class ExperimentInfo(_Section):
+    """Name, description and the seed that makes runs repeatable."""
+
+    name: str = Field(default="experiment", min_length=1, max_length=80)
+    description: str = Field(default="", max_length=2000)
+    seed: int | None = Field(default=42, ge=0, le=2**31 - 1)
+
+
+class DataSpec(_Section):
+    """Where the data comes from and how it is split and scaled."""
+
+    source: str = "sklearn:digits"
+    task: str = "auto"
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    validation_split: float = Field(default=0.2, ge=0, lt=1)
+    standardize: str = "standard"
+    stratify: bool = True
+    max_samples: int | None = Field(default=None, ge=10)
+    # synthetic sources
+    n_samples: int = Field(default=1000, ge=10, le=5_000_000)
+    n_features: int = Field(default=2, ge=1, le=10_000)
+    n_classes: int = Field(default=3, ge=2, le=1000)
+    noise: float = Field(default=0.1, ge=0, le=100)
+    # file sources
+    format: str = "auto"
+    target: str | int | None = None
+    header: bool = True
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    labels: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        kind, sep, name = value.partition(":")
+        if not sep or not name:
+            raise ValueError(
+                f"got {value!r}; expected '<kind>:<name>' with kind one of "
+                f"{', '.join(vocab.SOURCE_KINDS)} (e.g. 'sklearn:digits', 'file:data.csv')"
+            )
+        _check(kind, vocab.SOURCE_KINDS, "source kind")
+        names = {
+            "sklearn": vocab.SKLEARN_DATASETS,
+            "synthetic": vocab.SYNTHETIC_DATASETS,
+            "keras": vocab.KERAS_DATASETS,
+        }.get(kind)
+        if names is not None:
+            _check(name, names, f"{kind} dataset")
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        return _check(value, vocab.TASKS, "task")
+
+    @field_validator("standardize")
+    @classmethod
+    def _known_scaling(cls, value: str) -> str:
+        return _check(value, vocab.SCALINGS, "scaling")
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        return _check(value, vocab.FILE_FORMATS, "file format")
+
+    @property
+    def kind(self) -> str:
+        """``sklearn``, ``synthetic``, ``keras`` or ``file``."""
+        return self.source.partition(":")[0]
+
+    @property
+    def name(self) -> str:
+        """The part of ``source`` after the colon (a dataset name or a path)."""
+        return self.source.partition(":")[2]
+
+
+_OPTIMIZER_OPTION_FIELDS = sorted(
+    {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts}
+    | set(vocab.COMMON_OPTIMIZER_OPTIONS)
+)
+
+
+class CompileSpec(_Section):
+    """Optimizer and its options, loss and metrics."""
+
+    optimizer: str = "adam"
+    learning_rate: float = Field(default=1e-3, gt=0, le=100)
+    momentum: float | None = Field(default=None, ge=0, lt=1)
+    nesterov: bool | None = None
+    beta_1: float | None = Field(default=None, ge=0, lt=1)
+    beta_2: float | None = Field(default=None, ge=0, lt=1)
+    epsilon: float | None = Field(default=None, gt=0, le=1)
+    amsgrad: bool | None = None
+    rho: float | None = Field(default=None, ge=0, lt=1)
+    centered: bool | None = None
+    initial_accumulator_value: float | None = Field(default=None, ge=0)
+    learning_rate_power: float | None = Field(default=None, le=0)
+    weight_decay: float | None = Field(default=None, ge=0, le=1)
+    clipnorm: float | None = Field(default=None, gt=0)
+    clipvalue: float | None = Field(default=None, gt=0)
+    loss: str = "auto"
+    metrics: list[str] = Field(default_factory=lambda: ["auto"])
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        return _check(value, vocab.OPTIMIZERS, "optimizer")
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, value: str) -> str:
+        return _check(value, ("auto", *vocab.LOSSES, *vocab.LOSS_ALIASES), "loss")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        for metric in value:
+            _check(metric, ("auto", *vocab.METRICS), "metric")
+        return value
+
+    @model_validator(mode="after")
+    def _options_fit_optimizer(self) -> CompileSpec:
+        own = vocab.OPTIMIZER_OPTIONS[self.optimizer] + vocab.COMMON_OPTIMIZER_OPTIONS
+        for key in self.optimizer_options():
+            if key not in own:
+                raise ValueError(
+                    f"'{key}' does not apply to optimizer {self.optimizer!r} "
+                    f"(its options: learning_rate, {', '.join(own)})"
+                )
+        return self
+
+    def optimizer_options(self) -> dict[str, Any]:
+        """The optimizer options that were set (learning_rate excluded)."""
+        return {
+            k: getattr(self, k) for k in _OPTIMIZER_OPTION_FIELDS if getattr(self, k) is not None
+        }
+
+    @property
+    def resolved_loss(self) -> str:
+        """The loss with aliases such as ``mse`` expanded (``auto`` stays ``auto``)."""
+        return vocab.LOSS_ALIASES.get(self.loss, self.loss)
+
+
+class EarlyStoppingSpec(_Section):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs."""
+
+    monitor: str = Field(default="val_loss", pattern=r"^(val_)?[a-z][a-z0-9_]*$")
+    patience: int = Field(default=5, ge=0, le=10_000)
+    min_delta: float = Field(default=0.0, ge=0)
+    restore_best_weights: bool = True
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class FitSpec(_Section):
+    """Epochs, batch size and early stopping."""
+
+    epochs: int = Field(default=30, ge=1, le=100_000)
+    batch_size: int = Field(default=32, ge=1, le=1_000_000)
+    shuffle: bool = True
+    early_stopping: EarlyStoppingSpec | None = None
+
+
+class GridSpec(_Section):
+    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists."""
+
+    cv: int = Field(default=3, ge=2, le=100)
+    scoring: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    n_jobs: int = Field(default=-1, ge=-1, le=1024)
+    search: str = "grid"
+    n_iter: int = Field(default=10, ge=1, le=100_000)
+    factor: int = Field(default=3, ge=2, le=100)
+    params: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("search")
+    @classmethod
+    def _known_search(cls, value: str) -> str:
+        return _check(value, vocab.SEARCH_KINDS, "search")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("got 0; use -1 for all cores or a positive number of processes")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _non_empty_lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in value.items():
+            if not values:
+                raise ValueError(f"{key!r} has an empty list; give at least one value")
+        return value
+
+    def n_candidates(self) -> int:
+        """How many parameter combinations a full grid has."""
+        total = 1
+        for values in self.params.values():
+            total *= len(values)
+        return total
+
+
+class ExperimentSpec(_Section):
+    """A whole experiment: the content of one preset file."""
+
+    experiment: ExperimentInfo = Field(default_factory=ExperimentInfo)
+    data: DataSpec = Field(default_factory=DataSpec)
+    layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    compile: CompileSpec = Field(default_factory=CompileSpec)
+    fit: FitSpec = Field(default_factory=FitSpec)
+    grid: GridSpec | None = None
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _dense_by_default(cls, value: Any) -> Any:
+        """A layer table without ``type`` is a Dense layer."""
+        if isinstance(value, list):
+            return [
+                {"type": "dense", **v} if isinstance(v, dict) and "type" not in v else v
+                for v in value
+            ]
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict ready for TOML: unset options are left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def summary(self) -> dict[str, Any]:
+        """A short description for run_started events and results tables."""
+        return {
+            "name": self.experiment.name,
+            "source": self.data.source,
+            "layers": [layer.describe() for layer in self.layers],
+            "optimizer": self.compile.optimizer,
+            "learning_rate": self.compile.learning_rate,
+            "batch_size": self.fit.batch_size,
+            "epochs": self.fit.epochs,
+        }
+
+    def with_params(self, params: dict[str, Any]) -> ExperimentSpec:
+        """This spec with grid parameters applied (and without its grid)."""
+        data = self.to_dict()
+        data.pop("grid", None)
+        try:
+            return validate_spec(candidate_data(data, params))
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+
+
+def grid_problems(spec: ExperimentSpec) -> list[ErrorItem]:
+    """Check every grid value by applying it to the spec, as the search will."""
+    if spec.grid is None or not spec.grid.params:
+        return []
+    base = spec.to_dict()
+    base.pop("grid", None)
+    items: list[ErrorItem] = []
+    for key, values in spec.grid.params.items():
+        for index, value in enumerate(values):
+            where = f"grid.params.{key}[{index}]"
+            try:
+                ExperimentSpec.model_validate(candidate_data(base, {key: value}))
+            except ValueError as exc:  # ValidationError, or a path that does not exist
+                items.extend(_prefixed(exc, where))
+    return items
+
+
+def _prefixed(exc: Exception, where: str) -> list[ErrorItem]:
+    if isinstance(exc, ValidationError):
+        return [
+            ErrorItem(i.message, f"{where} -> {i.path}" if i.path else where)
+            for i in pydantic_items(exc, ExperimentSpec)
+        ]
+    return [ErrorItem(str(exc), where)]
+
+
+def validate_spec(data: dict[str, Any], file: str = "") -> ExperimentSpec:
+    """Validate a preset's data; raise :class:`SpecError` listing every problem."""
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        items = [ErrorItem(i.message, i.path, file) for i in pydantic_items(exc, ExperimentSpec)]
+        raise SpecError.from_items(items) from None
+    problems = grid_problems(spec)
+    if problems:
+        raise SpecError.from_items([ErrorItem(i.message, i.path, file) for i in problems])
+    return spec
+
+
+def default_spec() -> ExperimentSpec:
+    """An experiment with every default (digits, no hidden layers yet)."""
+    return ExperimentSpec()
+
+
+__all__ = [
+    "LAYER_TYPES",
+    "CompileSpec",
+    "ConstraintSpec",
+    "DataSpec",
+    "DenseLayer",
+    "DropoutLayer",
+    "EarlyStoppingSpec",
+    "ExperimentInfo",
+    "ExperimentSpec",
+    "FitSpec",
+    "GridSpec",
+    "InitializerSpec",
+    "LayerSpec",
+    "OutputSpec",
+    "RegularizerSpec",
+    "format_loc",
+    "grid_problems",
+    "validate_spec",
+]

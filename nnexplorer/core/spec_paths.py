@@ -1,0 +1,274 @@
+"""Dotted key paths into a preset: error locations, ``--set`` overrides and grid parameters.
+
+Paths look like ``fit.epochs``, ``layers.0.units`` (or ``layers[0].units``), and two
+shorthands that reach every layer of a kind: ``hidden.<key>`` (every Dense layer) and
+``dropout.rate`` (every Dropout layer). ``hidden.count`` sets the number of hidden Dense layers,
+repeating the last Dense layer (with the Dropout that follows it) as a template.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from nnexplorer.core import vocab
+from nnexplorer.core.errors import ErrorItem
+
+# scikeras routing names and short names accepted as grid keys, with the spec path they set.
+GRID_ALIASES: dict[str, str] = {
+    "optimizer": "compile.optimizer",
+    "learning_rate": "compile.learning_rate",
+    "optimizer__learning_rate": "compile.learning_rate",
+    "optimizer__momentum": "compile.momentum",
+    "optimizer__nesterov": "compile.nesterov",
+    "optimizer__rho": "compile.rho",
+    "optimizer__beta_1": "compile.beta_1",
+    "optimizer__beta_2": "compile.beta_2",
+    "optimizer__weight_decay": "compile.weight_decay",
+    "momentum": "compile.momentum",
+    "loss": "compile.loss",
+    "batch_size": "fit.batch_size",
+    "epochs": "fit.epochs",
+    "units": "hidden.units",
+    "activation": "hidden.activation",
+    "kernel_initializer": "hidden.kernel_initializer",
+    "init": "hidden.kernel_initializer",
+    "n_hidden": "hidden.count",
+    "hidden_layers": "hidden.count",
+    "dropout": "dropout.rate",
+    "dropout_rate": "dropout.rate",
+    "l1": "hidden.kernel_regularizer.l1",
+    "l2": "hidden.kernel_regularizer.l2",
+    "max_norm": "hidden.kernel_constraint.max_norm",
+}
+for _alias, _target in list(GRID_ALIASES.items()):
+    if not _alias.startswith("model__") and _target.startswith(("hidden.", "dropout.")):
+        GRID_ALIASES[f"model__{_alias}"] = _target
+
+_LAYER_TAGS = ("dense", "dropout")
+
+
+def canonical_key(key: str) -> str:
+    """The spec path a grid or override key stands for (``layers[0].units`` -> ``layers.0.units``)."""
+    key = re.sub(r"\[(\d+)\]", r".\1", key.strip())
+    return GRID_ALIASES.get(key, key)
+
+
+# --------------------------------------------------------------------------- error locations
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """``('layers', 2, 'dense', 'kernel_regularizer', 'l2')`` -> ``layers[2].kernel_regularizer.l2``."""
+    out = ""
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(previous, int) and part in _LAYER_TAGS:
+            pass  # the discriminator tag pydantic inserts after a layer index
+        elif part in ("function-after", "function-before", "function-plain"):
+            pass
+        else:
+            out += f".{part}" if out else str(part)
+        previous = part
+    return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Optional, list, Annotated, unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, dict):
+        found: list[type[BaseModel]] = []
+        for arg in typing.get_args(annotation):
+            found.extend(_models_in(arg))
+        return found
+    return []
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc``."""
+    candidates: list[type[BaseModel]] = [root]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        tagged = [
+            c for c in candidates if getattr(c.model_fields.get("type"), "default", None) == part
+        ]
+        if tagged:
+            candidates = tagged
+            continue
+        owner = next((c for c in candidates if part in c.model_fields), None)
+        if owner is None:
+            return candidates[0] if len(candidates) == 1 else None
+        candidates = _models_in(owner.model_fields[part].annotation)
+        if not candidates:
+            return None
+    return None
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    model = _model_at(root, loc)
+    return list(model.model_fields) if model else []
+
+
+def _message(error: Any, root: type[BaseModel]) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    loc = tuple(error["loc"])
+    msg = str(error["msg"])
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(root, loc)
+        hint = vocab.suggest(str(loc[-1]), allowed)
+        listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{loc[-1]}'{hint}{listing}"
+    if kind == "missing":
+        return "missing required key"
+    if kind == "union_tag_invalid":
+        return vocab.not_allowed("layer type", error["ctx"]["tag"], _LAYER_TAGS)
+    if kind == "union_tag_not_found":
+        return f"missing key 'type' (allowed: {', '.join(_LAYER_TAGS)})"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"got {got!r}; allowed: {expected}"
+    text = msg[0].lower() + msg[1:] if msg else kind
+    text = text.replace("input should be", "must be")
+    if isinstance(got, dict | list) and kind.endswith("_type"):
+        return f"{text}, got a {type(got).__name__ if not isinstance(got, dict) else 'table'}"
+    return f"got {got!r}; {text}"
+
+
+def pydantic_items(exc: ValidationError, root: type[BaseModel]) -> list[ErrorItem]:
+    """One :class:`ErrorItem` per pydantic error, with key path and a readable message."""
+    items = []
+    for error in exc.errors(include_url=False):
+        items.append(ErrorItem(_message(error, root), format_loc(tuple(error["loc"]))))
+    return items
+
+
+# --------------------------------------------------------------------------- setting values
+
+
+def parse_value(text: str) -> Any:
+    """A value as TOML reads it (``5``, ``1e-3``, ``true``, ``[1, 2]``), else the plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _blocks(
+    layers: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """Split layers into a prefix (before the first Dense) and blocks of Dense + its Dropouts."""
+    prefix: list[dict[str, Any]] = []
+    blocks: list[list[dict[str, Any]]] = []
+    for layer in layers:
+        if layer.get("type", "dense") == "dense":
+            blocks.append([layer])
+        elif blocks:
+            blocks[-1].append(layer)
+        else:
+            prefix.append(layer)
+    return prefix, blocks
+
+
+def _set_hidden_count(data: dict[str, Any], count: Any) -> None:
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"hidden.count must be a whole number >= 0, got {count!r}")
+    prefix, blocks = _blocks(data.setdefault("layers", []))
+    template = blocks[-1] if blocks else [{"type": "dense"}]
+    while len(blocks) < count:
+        blocks.append(copy.deepcopy(template))
+    data["layers"] = prefix + [layer for block in blocks[:count] for layer in block]
+
+
+def _set_in(target: Any, parts: list[str], value: Any, shown: str) -> None:
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if isinstance(target, list):
+            if not part.isdigit() or int(part) >= len(target):
+                raise ValueError(f"{shown}: no item {part!r} (there are {len(target)})")
+            if last:
+                target[int(part)] = value
+            else:
+                target = target[int(part)]
+        elif isinstance(target, dict):
+            if last:
+                target[part] = value
+            else:
+                nxt = target.get(part)
+                if not isinstance(nxt, dict | list):
+                    nxt = target[part] = {}
+                target = nxt
+        else:
+            raise ValueError(f"{shown}: {'.'.join(parts[:index])} is not a table")
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` (a dotted path or shorthand) to ``value`` in a preset dict, in place."""
+    path = canonical_key(key)
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ValueError(f"{key!r} is not a key path (e.g. fit.epochs or layers.0.units)")
+    if parts[0] == "hidden" and len(parts) > 1:
+        if parts[1:] == ["count"]:
+            _set_hidden_count(data, value)
+            return
+        targets = [lay for lay in data.get("layers", []) if lay.get("type", "dense") == "dense"]
+        if not targets:
+            raise ValueError(f"{key}: the experiment has no Dense layer to set")
+        for layer in targets:
+            _set_in(layer, parts[1:], copy.deepcopy(value), key)
+        return
+    if parts[0] == "dropout" and len(parts) > 1:
+        targets = [lay for lay in data.get("layers", []) if lay.get("type") == "dropout"]
+        if not targets:
+            raise ValueError(f"{key}: the experiment has no Dropout layer to set")
+        for layer in targets:
+            _set_in(layer, parts[1:], copy.deepcopy(value), key)
+        return
+    _set_in(data, parts, value, key)
+
+
+def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with grid ``params`` applied; ``hidden.count`` goes first.
+
+    When the optimizer changes, options that the new optimizer does not take are dropped, so
+    that a grid over optimizers does not fail on, say, SGD's momentum.
+    """
+    data = copy.deepcopy(base)
+    ordered = sorted(params.items(), key=lambda kv: canonical_key(kv[0]) != "hidden.count")
+    for key, value in ordered:
+        set_path(data, key, value)
+    compile_ = data.get("compile", {})
+    if any(canonical_key(k) == "compile.optimizer" for k in params) and "optimizer" in compile_:
+        own = set(vocab.OPTIMIZER_OPTIONS.get(compile_["optimizer"], ()))
+        own |= set(vocab.COMMON_OPTIMIZER_OPTIONS)
+        every = {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts}
+        explicit = {canonical_key(k).removeprefix("compile.") for k in params}
+        for option in every - own - explicit:
+            compile_.pop(option, None)
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """A copy of ``data`` with ``KEY=VALUE`` overrides applied; raises ValueError on bad syntax."""
+    out = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE (e.g. fit.epochs=5)")
+        set_path(out, key.strip(), parse_value(text.strip()))
+    return out

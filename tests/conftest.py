@@ -1,0 +1,35 @@
+"""Shared fixtures: quiet TensorFlow, a private runs folder, tiny experiments."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@pytest.fixture(autouse=True)
+def _private_runs(tmp_path, monkeypatch):
+    """Every test writes runs under its own temporary folder, never ./runs."""
+    monkeypatch.setenv("NNEXPLORER_RUNS", str(tmp_path / "runs"))
+
+
+@pytest.fixture
+def tiny_spec_data() -> dict:
+    """A preset dict that trains in well under a second: iris, one small layer, 2 epochs."""
+    return {
+        "experiment": {"name": "tiny", "seed": 1},
+        "data": {"source": "sklearn:iris", "test_size": 0.3, "validation_split": 0.2},
+        "layers": [{"type": "dense", "units": 8, "activation": "relu"}],
+        "compile": {"optimizer": "adam", "learning_rate": 0.01},
+        "fit": {"epochs": 2, "batch_size": 16},
+    }
+
+
+@pytest.fixture
+def tiny_spec(tiny_spec_data):
+    from nnexplorer.core.spec import validate_spec
+
+    return validate_spec(tiny_spec_data)
