@@ -157,7 +157,7 @@ def from_json(line: str) -> Event:
 
 
 def _clean(value: Any) -> Any:
-    """Make a value JSON-safe: NaN/inf become the strings "nan"/"inf"/"-inf", numpy scalars plain."""
+    """Make a value JSON-safe: NaN/inf become "nan"/"inf"/"-inf", numpy scalars plain."""
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -28,7 +28,7 @@ class BundledPreset:
 
 
 def bundled_dir() -> Path:
-    """The folder of bundled presets (the repository's presets/, installed as nnexplorer.presets)."""
+    """The bundled presets: the repository's presets/, installed as nnexplorer.presets."""
     source_tree = Path(__file__).resolve().parents[2] / "presets"
     if (source_tree / f"{DEFAULT_PRESET}.toml").is_file():
         return source_tree

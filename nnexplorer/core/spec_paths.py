@@ -55,7 +55,7 @@ _LAYER_TAGS = ("dense", "dropout")
 
 
 def canonical_key(key: str) -> str:
-    """The spec path a grid or override key stands for (``layers[0].units`` -> ``layers.0.units``)."""
+    """The spec path a grid/override key means (``layers[0].units`` is ``layers.0.units``)."""
     key = re.sub(r"\[(\d+)\]", r".\1", key.strip())
     return GRID_ALIASES.get(key, key)
 
@@ -64,7 +64,7 @@ def canonical_key(key: str) -> str:
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
-    """``('layers', 2, 'dense', 'kernel_regularizer', 'l2')`` -> ``layers[2].kernel_regularizer.l2``."""
+    """A pydantic location as a key path, e.g. ``layers[2].kernel_regularizer.l2``."""
     out = ""
     previous: Any = None
     for part in loc:
