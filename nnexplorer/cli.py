@@ -1,0 +1,469 @@
+"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs``.
+
+Exit codes: 0 completed, 1 run failed or diverged, 2 bad preset or arguments, 130 interrupted.
+Errors go to stderr as ``nnexplorer: error: <file>: <key path>: <message>``, never a traceback.
+Only ``run`` (and opening the explorer) import TensorFlow, and only when the run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from nnexplorer import __version__
+from nnexplorer.core.errors import NnxError
+from nnexplorer.core.events import Emit, Event
+
+PROG = "nnexplorer"
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+STATUS_EXIT = {"completed": EXIT_OK, "diverged": 1, "failed": 1, "cancelled": EXIT_INTERRUPTED}
+COMMANDS = ("run", "validate", "presets", "export", "runs")
+
+_MAIN_HELP = """\
+Build, train, compare and tune feed-forward neural networks from the terminal.
+
+  nnexplorer [PRESET]        open the explorer on PRESET (default: the bundled digits preset)
+  nnexplorer run PRESET      train headless with a live display (or --json events)
+  nnexplorer validate FILE   check presets and print every error
+  nnexplorer presets         list the bundled presets
+  nnexplorer export PRESET   print the equivalent standalone Keras script
+  nnexplorer runs            list past runs
+
+A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
+Run `nnexplorer COMMAND --help` for the options and examples of each command.
+
+exit codes: 0 completed, 1 run failed or diverged, 2 bad preset or arguments, 130 interrupted
+"""
+
+_EXAMPLES = {
+    "open": """examples:
+  nnexplorer
+  nnexplorer digits
+  nnexplorer my_preset.toml --set fit.epochs=5""",
+    "run": """examples:
+  nnexplorer run digits
+  nnexplorer run digits --set fit.epochs=5 --set layers.0.units=32
+  nnexplorer run digits --grid --set grid.cv=2
+  nnexplorer run my_preset.toml --json > events.jsonl
+  nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
+
+exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 interrupted""",
+    "validate": """examples:
+  nnexplorer validate digits
+  nnexplorer validate presets/*.toml my_preset.toml""",
+    "presets": """examples:
+  nnexplorer presets""",
+    "export": """examples:
+  nnexplorer export digits > digits_mlp.py
+  nnexplorer export digits --set fit.epochs=10 -o digits_mlp.py""",
+    "runs": """examples:
+  nnexplorer runs
+  nnexplorer runs --runs /data/nnexplorer-runs""",
+}
+
+
+class UsageError(Exception):
+    """A bad command line; reported in one line with exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset key by dotted path, e.g. fit.epochs=5 or layers.0.units=32 "
+        '(repeatable; values are TOML: 1e-3, true, [64, 128], "tanh")',
+    )
+
+
+def _add_runs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs",
+        metavar="DIR",
+        help="where run directories live (default: $NNEXPLORER_RUNS, else ./runs)",
+    )
+
+
+def build_parser() -> Parser:
+    """The parser of the subcommands (``nnexplorer [PRESET]`` is handled by :func:`open_parser`)."""
+    parser = Parser(
+        prog=PROG,
+        usage="nnexplorer [PRESET] | nnexplorer COMMAND ... | nnexplorer --version",
+        description=_MAIN_HELP,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, prog=PROG)
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=_EXAMPLES[name],
+            formatter_class=_formatter,
+        )
+
+    run = command("run", "Train a preset headless (or run its grid search with --grid).")
+    run.add_argument("preset", metavar="PRESET", help="a preset file or a bundled preset name")
+    run.add_argument("--grid", action="store_true", help="run the preset's [grid] search")
+    run.add_argument(
+        "--json", action="store_true", help="write events as JSON lines on stdout (for scripts)"
+    )
+    _add_runs(run)
+    _add_set(run)
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted grid run in RUN_DIR, skipping finished fits",
+    )
+
+    validate = command("validate", "Check presets and print every error of every file.")
+    validate.add_argument("presets", nargs="+", metavar="PRESET", help="preset files or names")
+    _add_set(validate)
+
+    command("presets", "List the presets bundled with nnexplorer.")
+
+    export = command(
+        "export", "Print the equivalent standalone Keras (or scikeras + GridSearchCV) script."
+    )
+    export.add_argument("preset", metavar="PRESET", help="a preset file or a bundled preset name")
+    _add_set(export)
+    export.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE")
+
+    runs = command("runs", "List past runs: id, name, mode, status, epochs, test metrics, time.")
+    _add_runs(runs)
+    return parser
+
+
+def open_parser() -> Parser:
+    """The parser of ``nnexplorer [PRESET]``: open the explorer."""
+    parser = Parser(
+        prog=PROG,
+        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR]",
+        description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
+        "Other commands: run, validate, presets, export, runs (see `nnexplorer --help`).",
+        epilog=_EXAMPLES["open"],
+        formatter_class=_formatter,
+    )
+    parser.add_argument("preset", nargs="?", default="digits", metavar="PRESET")
+    _add_set(parser)
+    _add_runs(parser)
+    return parser
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def error_line(message: str, stream: TextIO | None = None) -> None:
+    """Write ``nnexplorer: error: <message>`` to stderr."""
+    print(f"{PROG}: error: {message}", file=stream or sys.stderr, flush=True)
+
+
+def report(error: NnxError) -> None:
+    """One stderr line per problem of ``error``."""
+    for line in error.lines():
+        error_line(line)
+
+
+def note(message: str) -> None:
+    """A human message on stderr (stdout may carry JSON lines)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _log_unexpected(where: Path | None) -> Path:
+    """Write the traceback of the exception being handled to a log file; return its path."""
+    if where is None:
+        from platformdirs import user_log_path
+
+        where = user_log_path(PROG)
+    where.mkdir(parents=True, exist_ok=True)
+    log = where / "error.log"
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return log
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _load(preset: str, overrides: Sequence[str]) -> Any:
+    from nnexplorer.core.presets import load_preset
+
+    return load_preset(preset, list(overrides))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from nnexplorer.core.presets import resolve_preset_path
+
+    code = EXIT_OK
+    for name in args.presets:
+        try:
+            _load(name, args.overrides)
+        except NnxError as exc:
+            report(exc)
+            code = EXIT_USAGE
+        else:
+            print(f"ok: {resolve_preset_path(name)}", flush=True)
+    return code
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from nnexplorer.console import make_console, presets_table
+    from nnexplorer.core.presets import bundled_presets
+
+    make_console().print(presets_table(bundled_presets()))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from nnexplorer.core.codegen import export_script
+
+    spec = _load(args.preset, args.overrides)
+    script = export_script(spec)
+    if args.output:
+        Path(args.output).write_text(script, encoding="utf-8")
+        note(f"wrote {args.output}")
+    else:
+        sys.stdout.write(script)
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from nnexplorer.console import make_console, runs_table
+    from nnexplorer.core.runs import list_runs, runs_root
+
+    root = runs_root(args.runs)
+    records = list_runs(root) if root.is_dir() else []
+    console = make_console()
+    if not records:
+        console.print(f"no runs in {root}")
+        return EXIT_OK
+    console.print(runs_table(records, root))
+    return EXIT_OK
+
+
+class JsonLines:
+    """An emit function that writes each event as one JSON line (thread-safe)."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = event.to_json() + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+
+@contextmanager
+def sigint_cancels(cancel: threading.Event) -> Iterator[None]:
+    """While inside, Ctrl-C sets ``cancel``; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        note("stopping after the current batch (Ctrl-C again to quit at once)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _engine(grid: bool) -> Callable[..., Any]:
+    if grid:
+        from nnexplorer.core.search import grid_search
+
+        return grid_search
+    from nnexplorer.core.training import train
+
+    return train
+
+
+def _resume_dir(run_dir: str) -> Path:
+    path = Path(run_dir).expanduser()
+    if not (path / "preset.toml").is_file():
+        raise NnxError(f"{path}: not a run directory (it has no preset.toml)")
+    return path
+
+
+def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: str | None) -> int:
+    """Run ``spec`` in-process with the Rich renderer (or JSON lines); return the exit code."""
+    from nnexplorer.core.runs import create_run_dir, runs_root
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if grid and (spec.grid is None or not spec.grid.params):
+        raise NnxError("the preset has no [grid.params] to search (add some, or drop --grid)")
+    if resume is not None:
+        if not grid:
+            raise NnxError("--resume continues a grid run; add --grid")
+        run_dir = _resume_dir(resume)
+    else:
+        run_dir = create_run_dir(runs_root(runs), spec, "grid" if grid else "train")
+    cancel = threading.Event()
+    stdout = sys.stdout
+    try:
+        if as_json:
+            # Anything a library prints goes to stderr: stdout carries only JSON lines.
+            sys.stdout = sys.stderr
+            result = _call_engine(grid, spec, run_dir, JsonLines(stdout), cancel, resume)
+        else:
+            from nnexplorer.console import RunRenderer
+
+            with RunRenderer() as renderer:
+                result = _call_engine(grid, spec, run_dir, renderer, cancel, resume)
+    except KeyboardInterrupt:
+        sys.stdout = stdout
+        note(f"interrupted; the partial run is in {run_dir}")
+        return EXIT_INTERRUPTED
+    except NnxError:
+        raise
+    except Exception:
+        sys.stdout = stdout
+        log = _log_unexpected(run_dir)
+        error_line(f"unexpected error: {sys.exc_info()[1]!r} (details in {log})")
+        return EXIT_RUN_FAILED
+    finally:
+        sys.stdout = stdout
+    status = str(getattr(result, "status", "failed"))
+    if status == "cancelled":
+        note(f"interrupted; the partial run is in {run_dir}")
+    elif as_json:
+        note(f"{status}: {run_dir}")
+    return STATUS_EXIT.get(status, EXIT_RUN_FAILED)
+
+
+def _call_engine(
+    grid: bool, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
+) -> Any:
+    engine = _engine(grid)
+    with sigint_cancels(cancel):
+        if grid:
+            return engine(spec, run_dir, emit, cancel, resume=resume is not None)
+        return engine(spec, run_dir, emit, cancel)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec = _load(args.preset, args.overrides)
+    return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """Open the explorer; without a terminal, run the preset headless instead."""
+    from nnexplorer.core.presets import resolve_preset_path
+
+    spec = _load(args.preset, args.overrides)
+    if args.runs:
+        os.environ["NNEXPLORER_RUNS"] = str(Path(args.runs).resolve())
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
+        return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
+    try:
+        from nnexplorer.tui.app import make_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "nnexplorer.tui.app":
+            raise
+        note("the explorer is not available in this build: running the preset headless")
+        return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
+    app = make_app(spec, resolve_preset_path(args.preset))
+    result = app.run()
+    return int(result) if isinstance(result, int) else int(app.return_code or 0)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "presets": cmd_presets,
+    "export": cmd_export,
+    "runs": cmd_runs,
+}
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse a command line; ``nnexplorer [PRESET]`` becomes the ``open`` command."""
+    argv = list(argv)
+    first = argv[0] if argv else ""
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        try:
+            args = build_parser().parse_args(argv)
+        except UsageError as exc:
+            where = f"{PROG} {first}" if first in COMMANDS else PROG
+            raise UsageError(f"{exc} (see '{where} --help')") from None
+        return args
+    _check_not_a_misspelt_command(first)
+    try:
+        args = open_parser().parse_args(argv)
+    except UsageError as exc:
+        raise UsageError(f"{exc} (see '{PROG} --help')") from None
+    args.command = "open"
+    return args
+
+
+def _check_not_a_misspelt_command(word: str) -> None:
+    """``nnexplorer rnu digits`` should say "did you mean 'run'", not "no such preset"."""
+    from nnexplorer.core.presets import bundled_dir
+    from nnexplorer.core.vocab import suggest
+
+    if not word or word.startswith("-") or Path(word).suffix or Path(word).exists():
+        return
+    if (bundled_dir() / f"{word}.toml").is_file():
+        return
+    hint = suggest(word, COMMANDS)
+    if hint:
+        raise UsageError(f"unknown command {word!r}{hint} (see '{PROG} --help')")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nnexplorer`` script; returns the exit code."""
+    try:
+        args = parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        error_line(str(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    handler = HANDLERS.get(args.command, cmd_open)
+    try:
+        return handler(args)
+    except NnxError as exc:
+        report(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        note("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (piped into head): no traceback, and none at interpreter exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception:
+        log = _log_unexpected(None)
+        error_line(f"unexpected error: {sys.exc_info()[1]!r} (details in {log})")
+        return EXIT_RUN_FAILED
