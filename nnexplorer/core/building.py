@@ -1,0 +1,391 @@
+"""Turn an experiment spec into a compiled Keras model: the only place spec strings become objects.
+
+Every Keras object is first described by a :class:`Recipe` (a class path inside ``keras`` plus
+its arguments, all plain data). :func:`build_model` instantiates recipes; the script exporter
+(:mod:`nnexplorer.core.codegen`) prints the same recipes as code, so the exported script builds
+exactly the model a run trains. Class paths come only from the tables below, never from a preset.
+
+Metric keys in the training history equal the metric's name in the preset, with ``val_`` in
+front for the validation split: ``loss``/``val_loss`` always, and ``accuracy``, ``auc``,
+``precision``, ``recall``, ``top_k_accuracy``, ``mae``, ``mse``, ``rmse``, ``mape``, ``r2``
+(e.g. ``rmse`` -> ``rmse`` and ``val_rmse``). TensorFlow and Keras are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.heads import Head, resolve_head
+from nnexplorer.core.spec import (
+    CompileSpec,
+    ConstraintSpec,
+    DenseLayer,
+    ExperimentSpec,
+    InitializerSpec,
+    RegularizerSpec,
+)
+
+INITIALIZER_CLASSES = {
+    "random_uniform": "RandomUniform",
+    "random_normal": "RandomNormal",
+    "truncated_normal": "TruncatedNormal",
+    "glorot_uniform": "GlorotUniform",
+    "glorot_normal": "GlorotNormal",
+    "he_normal": "HeNormal",
+    "he_uniform": "HeUniform",
+    "lecun_normal": "LecunNormal",
+    "lecun_uniform": "LecunUniform",
+    "variance_scaling": "VarianceScaling",
+    "orthogonal": "Orthogonal",
+    "zeros": "Zeros",
+    "ones": "Ones",
+    "constant": "Constant",
+}
+_UNSEEDED_INITIALIZERS = {"zeros", "ones", "constant"}
+
+OPTIMIZER_CLASSES = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+}
+
+# Metric name -> Keras class; "accuracy" stays a string so Keras picks the binary, categorical or
+# sparse variant from the shapes (the history key is "accuracy" in every case).
+METRIC_CLASSES = {
+    "auc": "AUC",
+    "precision": "Precision",
+    "recall": "Recall",
+    "mae": "MeanAbsoluteError",
+    "mse": "MeanSquaredError",
+    "rmse": "RootMeanSquaredError",
+    "mape": "MeanAbsolutePercentageError",
+    "r2": "R2Score",
+}
+# Metrics that compare y and the prediction element by element: they need one column per output.
+_ELEMENTWISE_METRICS = set(METRIC_CLASSES)
+
+# Seed offsets, so that a layer's kernel, bias and dropout draw different random streams.
+_BIAS_SEED_OFFSET = 1000
+_SEED_MODULUS = 2**31 - 1
+
+_DEVICE_LABEL: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A Keras object to create: ``keras.<path>(*args, **kwargs)``; arguments may be recipes."""
+
+    path: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def create(self) -> Any:
+        """Instantiate the object (imports keras)."""
+        import keras
+
+        target: Any = keras
+        for part in self.path.split("."):
+            target = getattr(target, part)
+        args = [_create(a) for a in self.args]
+        kwargs = {k: _create(v) for k, v in self.kwargs.items()}
+        return target(*args, **kwargs)
+
+
+def _create(value: Any) -> Any:
+    if isinstance(value, Recipe):
+        return value.create()
+    if isinstance(value, list):
+        return [_create(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+def _seed(base: int | None, offset: int) -> int | None:
+    return None if base is None else (base + offset) % _SEED_MODULUS
+
+
+def initializer_recipe(spec: InitializerSpec, seed: int | None) -> Recipe:
+    """An initializer with its parameters; seeded unless it is constant."""
+    kwargs: dict[str, Any] = dict(spec.params())
+    if spec.name not in _UNSEEDED_INITIALIZERS and seed is not None:
+        kwargs["seed"] = seed
+    return Recipe(f"initializers.{INITIALIZER_CLASSES[spec.name]}", kwargs=kwargs)
+
+
+def regularizer_recipe(spec: RegularizerSpec | None) -> Recipe | None:
+    """``L1``, ``L2`` or ``L1L2`` (elastic net) by which factors are set; None when neither."""
+    if spec is None or spec.kind == "none":
+        return None
+    if spec.kind == "l1":
+        return Recipe("regularizers.L1", kwargs={"l1": spec.l1})
+    if spec.kind == "l2":
+        return Recipe("regularizers.L2", kwargs={"l2": spec.l2})
+    return Recipe("regularizers.L1L2", kwargs={"l1": spec.l1, "l2": spec.l2})
+
+
+def constraint_recipe(spec: ConstraintSpec | None) -> Recipe | None:
+    """A ``MaxNorm`` constraint, or None."""
+    if spec is None:
+        return None
+    return Recipe("constraints.MaxNorm", kwargs={"max_value": spec.max_norm, "axis": spec.axis})
+
+
+def layer_names(spec: ExperimentSpec) -> list[str]:
+    """Each hidden layer's name: its own, else ``hidden_<n>`` / ``dropout_<n>`` counted by kind."""
+    names: list[str] = []
+    counts = {"dense": 0, "dropout": 0}
+    for layer in spec.layers:
+        counts[layer.type] += 1
+        prefix = "hidden" if layer.type == "dense" else "dropout"
+        names.append(layer.name or f"{prefix}_{counts[layer.type]}")
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name == "features":
+            message = "the name 'features' is taken by the input layer"
+            raise SpecError.from_items([ErrorItem(message, f"layers[{index}].name")])
+        if name in seen:
+            message = f"duplicate layer name {name!r} (also used by layers[{seen[name]}])"
+            raise SpecError.from_items([ErrorItem(message, f"layers[{index}].name")])
+        seen[name] = index
+    return names
+
+
+def layer_recipes(spec: ExperimentSpec) -> list[Recipe]:
+    """The hidden layers, in order, each seeded from the experiment seed plus its index."""
+    base = spec.experiment.seed
+    recipes = []
+    for index, (layer, name) in enumerate(zip(spec.layers, layer_names(spec), strict=True)):
+        if isinstance(layer, DenseLayer):
+            recipes.append(_dense_recipe(layer, name, base, index))
+        else:
+            kwargs: dict[str, Any] = {}
+            if base is not None:
+                kwargs["seed"] = _seed(base, index)
+            kwargs["name"] = name
+            recipes.append(Recipe("layers.Dropout", (layer.rate,), kwargs))
+    return recipes
+
+
+def _dense_recipe(layer: DenseLayer, name: str, base: int | None, index: int) -> Recipe:
+    kwargs: dict[str, Any] = {
+        "activation": layer.activation,
+        "use_bias": layer.use_bias,
+        "kernel_initializer": initializer_recipe(layer.kernel_initializer, _seed(base, index)),
+    }
+    if layer.use_bias:
+        kwargs["bias_initializer"] = initializer_recipe(
+            layer.bias_initializer, _seed(base, index + _BIAS_SEED_OFFSET)
+        )
+    optional = {
+        "kernel_regularizer": regularizer_recipe(layer.kernel_regularizer),
+        "bias_regularizer": regularizer_recipe(layer.bias_regularizer) if layer.use_bias else None,
+        "activity_regularizer": regularizer_recipe(layer.activity_regularizer),
+        "kernel_constraint": constraint_recipe(layer.kernel_constraint),
+    }
+    kwargs.update({k: v for k, v in optional.items() if v is not None})
+    kwargs["name"] = name
+    return Recipe("layers.Dense", (layer.units,), kwargs)
+
+
+def output_recipe(spec: ExperimentSpec, head: Head) -> Recipe:
+    """The output layer: units and activation from the head, initializer from ``[output]``."""
+    index = len(spec.layers)
+    taken = set(layer_names(spec))
+    kwargs: dict[str, Any] = {
+        "activation": head.activation,
+        "kernel_initializer": initializer_recipe(
+            spec.output.kernel_initializer, _seed(spec.experiment.seed, index)
+        ),
+    }
+    regularizer = regularizer_recipe(spec.output.kernel_regularizer)
+    if regularizer is not None:
+        kwargs["kernel_regularizer"] = regularizer
+    kwargs["name"] = "output" if "output" not in taken else f"output_{index}"
+    return Recipe("layers.Dense", (head.units,), kwargs)
+
+
+def optimizer_recipe(compile_spec: CompileSpec) -> Recipe:
+    """The optimizer with its learning rate and the options the preset sets."""
+    kwargs = {"learning_rate": compile_spec.learning_rate, **compile_spec.optimizer_options()}
+    return Recipe(f"optimizers.{OPTIMIZER_CLASSES[compile_spec.optimizer]}", kwargs=kwargs)
+
+
+def metric_recipes(head: Head, task: str) -> list[Recipe | str]:
+    """The head's metrics, each named as in the preset so history keys are predictable."""
+    sparse_multiclass = task == "classification" and not head.one_hot and head.units > 1
+    out: list[Recipe | str] = []
+    for name in head.metrics:
+        if name == "accuracy":
+            out.append("accuracy")
+        elif name == "top_k_accuracy":
+            if head.units < 3:
+                raise _metric_error(name, "needs three or more classes", "use accuracy")
+            cls = "TopKCategoricalAccuracy" if head.one_hot else "SparseTopKCategoricalAccuracy"
+            k = min(5, head.units - 1)
+            out.append(Recipe(f"metrics.{cls}", kwargs={"k": k, "name": name}))
+        else:
+            if name in _ELEMENTWISE_METRICS and sparse_multiclass:
+                raise _metric_error(
+                    name,
+                    "compares one column per class, but the labels are class numbers",
+                    "set compile.loss = 'categorical_crossentropy' (one-hot labels)",
+                )
+            out.append(Recipe(f"metrics.{METRIC_CLASSES[name]}", kwargs={"name": name}))
+    return out
+
+
+def _metric_error(name: str, why: str, hint: str) -> SpecError:
+    return SpecError.from_items([ErrorItem(f"metric {name!r} {why}; {hint}", "compile.metrics")])
+
+
+def model_name(spec: ExperimentSpec) -> str:
+    """The experiment name as a Keras-safe identifier."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", spec.experiment.name).strip("_") or "model"
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_model(spec: ExperimentSpec, dataset_like: Any) -> Any:
+    """A compiled ``keras.Sequential``: Input, the spec's layers, the task's output layer."""
+    import keras
+
+    head = resolve_head(spec, dataset_like.task, dataset_like.n_classes)
+    layers = [keras.Input(shape=(int(dataset_like.n_features),), name="features")]
+    layers += [recipe.create() for recipe in layer_recipes(spec)]
+    layers.append(output_recipe(spec, head).create())
+    model = keras.Sequential(layers, name=model_name(spec))
+    model.compile(
+        optimizer=optimizer_recipe(spec.compile).create(),
+        loss=head.loss,
+        metrics=[_create(m) for m in metric_recipes(head, dataset_like.task)],
+    )
+    return model
+
+
+def prepare_targets(y: np.ndarray, head: Head, n_classes: int | None = None) -> np.ndarray:
+    """Targets as the loss expects them: one-hot rows, float32 for regression, labels as is."""
+    y = np.asarray(y)
+    if head.one_hot:
+        width = n_classes or head.units
+        return np.eye(width, dtype="float32")[y.astype("int64").ravel()]
+    if not np.issubdtype(y.dtype, np.integer):
+        return y.astype("float32")
+    return y
+
+
+def count_params(model: Any) -> int:
+    """Number of weights in the model."""
+    return int(model.count_params())
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+def set_seeds(seed: int | None) -> None:
+    """Seed Python, NumPy and the backend, so that a run on CPU repeats exactly."""
+    if seed is None:
+        return
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+
+
+def configure_threads(intra: int | None = None, inter: int | None = None) -> bool:
+    """Set TensorFlow's thread pools; False when TensorFlow already started with other values."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    wanted = [
+        (
+            intra,
+            threading.get_intra_op_parallelism_threads,
+            threading.set_intra_op_parallelism_threads,
+        ),
+        (
+            inter,
+            threading.get_inter_op_parallelism_threads,
+            threading.set_inter_op_parallelism_threads,
+        ),
+    ]
+    applied = True
+    for value, getter, setter in wanted:
+        if value is None or getter() == value:
+            continue
+        try:
+            setter(int(value))
+        except RuntimeError:  # the runtime is already initialised
+            applied = False
+    return applied
+
+
+def configure_devices() -> str:
+    """Turn on memory growth on every GPU (before first use) and return the device label."""
+    global _DEVICE_LABEL
+    if _DEVICE_LABEL is not None:
+        return _DEVICE_LABEL
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            if not tf.config.experimental.get_memory_growth(gpu):
+                tf.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):  # already initialised: growth can no longer change
+            pass
+    _DEVICE_LABEL = describe_devices()["device"]
+    return _DEVICE_LABEL
+
+
+def describe_devices() -> dict[str, Any]:
+    """``device`` ("CPU" or the GPU names, e.g. "2 x NVIDIA H100"), ``gpus`` and ``versions``."""
+    import tensorflow as tf
+
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except (RuntimeError, ValueError):
+            details = {}
+        gpus.append(str(details.get("device_name") or gpu.name))
+    return {"device": _label(gpus), "gpus": gpus, "versions": versions()}
+
+
+def _label(gpus: list[str]) -> str:
+    if not gpus:
+        return "CPU"
+    parts = []
+    for name in dict.fromkeys(gpus):
+        count = gpus.count(name)
+        parts.append(f"{count} x {name}" if count > 1 else name)
+    return ", ".join(parts)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on."""
+    import platform
+
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
