@@ -275,6 +275,8 @@ def _bad_cell(
 
 def read_npz(path: Path) -> RawData:
     """A NumPy archive with x_train/y_train (and x_test/y_test, as keras' mnist.npz) or x/y."""
+    if not _head_bytes(path, 4).startswith(_ZIP_MAGIC):
+        raise fail("not a .npz archive (a .npz is a zip file of .npy arrays)", path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -360,8 +362,9 @@ def read_idx_source(path: Path, data: DataSpec) -> RawData:
     """An IDX images file with its labels file, or a folder holding the MNIST files."""
     if path.is_dir():
         return read_idx_folder(path)
+    x = read_idx(path)  # first, so that a file of the wrong kind is reported as such
     labels = _labels_path(path, data.labels)
-    x, y = _idx_pair(path, labels)
+    x, y = _idx_pair(path, labels, x)
     return RawData(x=x, y=y, meta={"file": str(path), "labels": str(labels), "format": "idx"})
 
 
@@ -405,8 +408,11 @@ def _labels_path(images: Path, labels: str | None) -> Path:
     return images.parent / guess
 
 
-def _idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
-    x, y = read_idx(images), read_idx(labels)
+def _idx_pair(
+    images: Path, labels: Path, x: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    x = read_idx(images) if x is None else x
+    y = read_idx(labels)
     if x.ndim < 2:
         raise fail("holds a 1-D array (labels?); point data.source at the images file", images)
     if y.ndim != 1:
