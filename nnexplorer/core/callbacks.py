@@ -1,0 +1,166 @@
+"""Keras callbacks that turn a fit into events, stop on request and catch divergence.
+
+Keras is imported when :func:`event_callback` is first called, never at module import. The
+callback adds no work per batch beyond a flag check, a finite-loss check and a clock read;
+batch progress is reported at most ``1 / interval`` times a second.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from typing import Any
+
+from nnexplorer.core.events import BatchProgress, Emit, EpochEnded
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True  # not a number: nothing to judge
+
+
+@functools.cache
+def _callback_class() -> type:
+    import keras
+
+    class EventCallback(keras.callbacks.Callback):
+        """Emits EpochEnded and BatchProgress, honours ``cancel``, stops on a NaN/inf loss."""
+
+        def __init__(
+            self,
+            emit: Emit,
+            *,
+            run_id: str = "",
+            epochs: int = 0,
+            cancel: threading.Event | None = None,
+            candidate: int | None = None,
+            fold: int | None = None,
+            interval: float = 0.1,
+        ):
+            super().__init__()
+            self.emit = emit
+            self.run_id = run_id
+            self.epochs = epochs
+            self.cancel = cancel
+            self.candidate = candidate
+            self.fold = fold
+            self.interval = interval
+            self.cancelled = False
+            self.diverged = False
+            self.diverged_epoch: int | None = None
+            self.epochs_completed = 0
+            self.last_metrics: dict[str, float] = {}
+            self._epoch = 0
+            self._epoch_start = 0.0
+            self._last_report = -math.inf
+            self._batches_done = 0
+
+        # ----------------------------------------------------------------- fit loop hooks
+
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            if self.cancel is not None and self.cancel.is_set():
+                self.cancelled = True
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._epoch = epoch + 1
+            self._batches_done = 0
+            self._epoch_start = time.perf_counter()
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self._batches_done = batch + 1
+            if self.cancel is not None and self.cancel.is_set():
+                self.cancelled = True
+                self.model.stop_training = True
+            if logs and not _finite(logs.get("loss", 0.0)):
+                self._diverge()
+            now = time.monotonic()
+            if now - self._last_report >= self.interval:
+                self._last_report = now
+                self.emit(
+                    BatchProgress(
+                        run_id=self.run_id,
+                        epoch=self._epoch,
+                        batch=batch + 1,
+                        batches=int(self.params.get("steps") or 0),
+                        candidate=self.candidate,
+                        fold=self.fold,
+                    )
+                )
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            metrics = {k: _to_float(v) for k, v in (logs or {}).items()}
+            steps = self.params.get("steps")
+            partial = self.cancelled and steps is not None and self._batches_done < steps
+            if partial:
+                return  # an epoch cut short by a stop is not recorded as an epoch
+            if not _finite(metrics.get("loss", 0.0)):
+                self._diverge()
+            self.epochs_completed = epoch + 1
+            self.last_metrics = metrics
+            self.emit(
+                EpochEnded(
+                    run_id=self.run_id,
+                    epoch=epoch + 1,
+                    epochs=self.epochs or int(self.params.get("epochs") or 0),
+                    metrics=metrics,
+                    seconds=time.perf_counter() - self._epoch_start,
+                    candidate=self.candidate,
+                    fold=self.fold,
+                )
+            )
+
+        def _diverge(self) -> None:
+            if not self.diverged:
+                self.diverged = True
+                self.diverged_epoch = self._epoch
+            self.model.stop_training = True
+
+        @property
+        def status(self) -> str:
+            """``diverged``, ``cancelled`` or ``completed``, judged after the fit."""
+            if self.diverged:
+                return "diverged"
+            return "cancelled" if self.cancelled else "completed"
+
+    return EventCallback
+
+
+def _to_float(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def event_callback(
+    emit: Emit,
+    *,
+    run_id: str = "",
+    epochs: int = 0,
+    cancel: threading.Event | None = None,
+    candidate: int | None = None,
+    fold: int | None = None,
+    interval: float = 0.1,
+) -> Any:
+    """A Keras callback reporting a fit through ``emit``.
+
+    After the fit, ``.status`` is ``completed``, ``diverged`` (a NaN or infinite loss, at a batch
+    or an epoch end, stopped training as keras.callbacks.TerminateOnNaN does) or ``cancelled``
+    (``cancel`` was set; training stops at the end of the current batch). ``.epochs_completed``,
+    ``.diverged_epoch`` and ``.last_metrics`` describe what happened. ``candidate`` and ``fold``
+    tag every event of a grid fit.
+    """
+    return _callback_class()(
+        emit,
+        run_id=run_id,
+        epochs=epochs,
+        cancel=cancel,
+        candidate=candidate,
+        fold=fold,
+        interval=interval,
+    )
