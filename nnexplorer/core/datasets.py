@@ -9,16 +9,33 @@ only. Problems raise :class:`DataError` naming the file and what is wrong.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnexplorer.core import vocab
-from nnexplorer.core.datasets_files import RawData, fail, read_file_source, read_keras_cache
+from nnexplorer.core.datasets_files import (
+    RawData,
+    fail,
+    read_file_source,
+    read_idx_pair,
+    read_npz,
+)
+from nnexplorer.core.errors import DataError, ErrorItem
 from nnexplorer.core.spec import DataSpec
 
 MAX_CLASSES = 1000
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal")
+FASHION_MNIST_CLASSES += ("Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_FILES = tuple(
+    f"{part}-{kind}-ubyte.gz"
+    for part in ("train", "t10k")
+    for kind in ("images-idx3", "labels-idx1")
+)
+KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +171,66 @@ def _make_classification(data: DataSpec, seed: int | None) -> tuple[np.ndarray, 
     )
 
 
+# --------------------------------------------------------------------------- keras cache
+
+
+def keras_dataset_dirs() -> list[Path]:
+    """Where keras caches datasets: $KERAS_HOME/datasets or ~/.keras/datasets (then /tmp/.keras)."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    dirs = [home / "datasets"]
+    # keras falls back to /tmp/.keras when its home is not writable
+    if not os.access(home if home.exists() else home.parent, os.W_OK):
+        dirs.append(Path("/tmp/.keras/datasets"))
+    return dirs
+
+
+def read_keras_cache(name: str) -> RawData:
+    """keras.datasets ``mnist`` or ``fashion_mnist`` from the local cache only (never downloads)."""
+    dirs = keras_dataset_dirs()
+    if name == "mnist":
+        for folder in dirs:
+            if (folder / "mnist.npz").is_file():
+                raw = read_npz(folder / "mnist.npz")
+                raw.class_names = tuple(str(i) for i in range(10))
+                return raw
+        raise _missing_keras(name, [dirs[0] / "mnist.npz"], "mnist.npz")
+    for folder in dirs:
+        sub = folder / "fashion-mnist"
+        if all((sub / f).is_file() for f in FASHION_MNIST_FILES):
+            x, y = read_idx_pair(sub / FASHION_MNIST_FILES[0], sub / FASHION_MNIST_FILES[1])
+            xt, yt = read_idx_pair(sub / FASHION_MNIST_FILES[2], sub / FASHION_MNIST_FILES[3])
+            meta = {"file": str(sub), "format": "idx"}
+            return RawData(x, y, xt, yt, class_names=FASHION_MNIST_CLASSES, meta=meta)
+    sub = dirs[0] / "fashion-mnist"
+    missing = [sub / f for f in FASHION_MNIST_FILES if not (sub / f).is_file()]
+    raise _missing_keras(name, missing, "")
+
+
+def _missing_keras(name: str, missing: list[Path], npz: str) -> DataError:
+    files = ", ".join(str(p) for p in missing)
+    where = missing[0].parent
+    alt = (
+        f'data.source = "file:/path/to/{npz}"'
+        if npz
+        else 'data.source = "file:/path/to/fashion-mnist" (a folder holding the four files)'
+    )
+    hint = (
+        f"nnexplorer never downloads data: copy {'the file' if len(missing) == 1 else 'them'} "
+        f"into {where} (from {KERAS_URL}) or set {alt}"
+    )
+    items = [
+        ErrorItem(
+            f"keras dataset '{name}' is not in the local cache (file not found)",
+            "data.source",
+            str(p),
+        )
+        for p in missing
+    ]
+    return DataError(
+        f"keras dataset '{name}' not found in the local cache ({files})", hint, items=items
+    )
+
+
 def read_source(data: DataSpec, seed: int | None) -> RawData:
     """The raw data behind ``data.source``, before task inference and splitting."""
     if data.kind == "sklearn":
@@ -214,6 +291,8 @@ def _encode(raw: RawData, task: str, where: str) -> tuple[np.ndarray, np.ndarray
                 where,
                 "data.task",
             )
+        if not all(np.isfinite(part).all() for part in (y, yt) if part is not None):
+            raise fail("the target holds NaN or infinite values", where, "data.target")
         return y.astype(np.float32), None if yt is None else yt.astype(np.float32), ()
     both = y if yt is None else np.concatenate([y, yt])
     values, codes = np.unique(both, return_inverse=True)

@@ -1,4 +1,4 @@
-"""Readers for data that lives in files: CSV, NPZ, IDX, and keras' local dataset cache.
+"""Readers for data that lives in files: CSV, NPZ and IDX (the MNIST distribution format).
 
 Every reader returns a :class:`RawData` (features and raw targets, plus the file's own test split
 when it has one) or raises :class:`DataError` naming the file and what is wrong. Nothing here
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
 import struct
 import zipfile
 import zlib
@@ -22,26 +21,6 @@ import numpy as np
 from nnexplorer.core import vocab
 from nnexplorer.core.errors import DataError, ErrorItem
 from nnexplorer.core.spec import DataSpec
-
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-FASHION_MNIST_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
-KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 # IDX type byte -> big-endian numpy dtype (the MNIST distribution format).
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -364,7 +343,7 @@ def read_idx_source(path: Path, data: DataSpec) -> RawData:
         return read_idx_folder(path)
     x = read_idx(path)  # first, so that a file of the wrong kind is reported as such
     labels = _labels_path(path, data.labels)
-    x, y = _idx_pair(path, labels, x)
+    x, y = read_idx_pair(path, labels, x)
     return RawData(x=x, y=y, meta={"file": str(path), "labels": str(labels), "format": "idx"})
 
 
@@ -379,11 +358,11 @@ def read_idx_folder(folder: Path) -> RawData:
             "each also with .gz)",
             folder,
         )
-    x, y = _idx_pair(*train)  # type: ignore[arg-type]
+    x, y = read_idx_pair(*train)  # type: ignore[arg-type]
     raw = RawData(x=x, y=y, meta={"file": str(folder), "format": "idx"})
     test = (_find(folder, "t10k", "images"), _find(folder, "t10k", "labels"))
     if None not in test:
-        raw.x_test, raw.y_test = _idx_pair(*test)  # type: ignore[arg-type]
+        raw.x_test, raw.y_test = read_idx_pair(*test)  # type: ignore[arg-type]
     return raw
 
 
@@ -408,9 +387,10 @@ def _labels_path(images: Path, labels: str | None) -> Path:
     return images.parent / guess
 
 
-def _idx_pair(
+def read_idx_pair(
     images: Path, labels: Path, x: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Images and their labels from two IDX files, checked to match."""
     x = read_idx(images) if x is None else x
     y = read_idx(labels)
     if x.ndim < 2:
@@ -420,63 +400,3 @@ def _idx_pair(
     if len(x) != len(y):
         raise fail(f"{len(x)} images but {labels} has {len(y)} labels", images)
     return x, y
-
-
-# --------------------------------------------------------------------------- keras cache
-
-
-def keras_dataset_dirs() -> list[Path]:
-    """Where keras caches datasets: $KERAS_HOME/datasets or ~/.keras/datasets (then /tmp/.keras)."""
-    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-    dirs = [home / "datasets"]
-    # keras falls back to /tmp/.keras when its home is not writable
-    if not os.access(home if home.exists() else home.parent, os.W_OK):
-        dirs.append(Path("/tmp/.keras/datasets"))
-    return dirs
-
-
-def read_keras_cache(name: str) -> RawData:
-    """keras.datasets ``mnist`` or ``fashion_mnist`` from the local cache only (never downloads)."""
-    dirs = keras_dataset_dirs()
-    if name == "mnist":
-        for folder in dirs:
-            if (folder / "mnist.npz").is_file():
-                raw = read_npz(folder / "mnist.npz")
-                raw.class_names = tuple(str(i) for i in range(10))
-                return raw
-        raise _missing_keras(name, [dirs[0] / "mnist.npz"], "mnist.npz")
-    for folder in dirs:
-        sub = folder / "fashion-mnist"
-        if all((sub / f).is_file() for f in FASHION_MNIST_FILES):
-            x, y = _idx_pair(sub / FASHION_MNIST_FILES[0], sub / FASHION_MNIST_FILES[1])
-            xt, yt = _idx_pair(sub / FASHION_MNIST_FILES[2], sub / FASHION_MNIST_FILES[3])
-            meta = {"file": str(sub), "format": "idx"}
-            return RawData(x, y, xt, yt, class_names=FASHION_MNIST_CLASSES, meta=meta)
-    sub = dirs[0] / "fashion-mnist"
-    missing = [sub / f for f in FASHION_MNIST_FILES if not (sub / f).is_file()]
-    raise _missing_keras(name, missing, "")
-
-
-def _missing_keras(name: str, missing: list[Path], npz: str) -> DataError:
-    files = ", ".join(str(p) for p in missing)
-    where = missing[0].parent
-    alt = (
-        f'data.source = "file:/path/to/{npz}"'
-        if npz
-        else 'data.source = "file:/path/to/fashion-mnist" (a folder holding the four files)'
-    )
-    hint = (
-        f"nnexplorer never downloads data: copy {'the file' if len(missing) == 1 else 'them'} "
-        f"into {where} (from {KERAS_URL}) or set {alt}"
-    )
-    items = [
-        ErrorItem(
-            f"keras dataset '{name}' is not in the local cache (file not found)",
-            "data.source",
-            str(p),
-        )
-        for p in missing
-    ]
-    return DataError(
-        f"keras dataset '{name}' not found in the local cache ({files})", hint, items=items
-    )
