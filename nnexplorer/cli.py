@@ -238,9 +238,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    spec = _load(args.preset, args.overrides)
     from nnexplorer.core.codegen import export_script
 
-    spec = _load(args.preset, args.overrides)
     script = export_script(spec)
     if args.output:
         Path(args.output).write_text(script, encoding="utf-8")

@@ -192,7 +192,7 @@ class RunRenderer:
             s.epoch_seconds.append(event.seconds)
             s.batch = s.batches = 0
             if not self.live_mode:
-                self.console.print(self._epoch_line(), markup=False)
+                self.console.print(self._epoch_line(), markup=False, soft_wrap=True)
             return
         fit = s.running.get((event.candidate or 0, event.fold))
         if fit is None:
@@ -220,12 +220,12 @@ class RunRenderer:
             for key in [k for k in s.running if k[0] == event.candidate]:
                 del s.running[key]
             if not self.live_mode:
-                self.console.print(self._candidate_line(event), markup=False)
+                self.console.print(self._candidate_line(event), markup=False, soft_wrap=True)
             return
         s.running.pop((event.candidate, event.fold), None)
         s.fits_done += 1
         if not self.live_mode:
-            self.console.print(self._fit_line(event), markup=False)
+            self.console.print(self._fit_line(event), markup=False, soft_wrap=True)
 
     def _on_log(self, event: LogEvent) -> None:
         if event.level == "debug":
@@ -256,14 +256,15 @@ class RunRenderer:
         return text
 
     def _eta(self) -> float | None:
-        s = self.state
-        if not s.epoch_seconds or not s.epochs:
+        per = self._seconds_per_epoch()
+        if per is None or not self.state.epochs:
             return None
-        recent = s.epoch_seconds[-5:]
-        return sum(recent) / len(recent) * max(0, s.epochs - s.epoch)
+        return per * max(0, self.state.epochs - self.state.epoch)
 
     def _seconds_per_epoch(self) -> float | None:
-        recent = self.state.epoch_seconds[-5:]
+        """Mean of the last few epochs; the first one (graph tracing) only while it is alone."""
+        seconds = self.state.epoch_seconds
+        recent = (seconds[1:] if len(seconds) > 1 else seconds)[-5:]
         return sum(recent) / len(recent) if recent else None
 
     def _epoch_line(self) -> str:
