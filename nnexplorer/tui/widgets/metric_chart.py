@@ -1,0 +1,192 @@
+"""Live line charts of a run: loss and val_loss, or the metric and its validation twin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+from nnexplorer.tui.session import CandidateView, RunView, finite
+
+ChartKind = Literal["loss", "metric"]
+TRAIN_COLOR = "cyan"
+VAL_COLOR = "orange"
+FAINT_COLOR = "gray"
+CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "white")
+MAX_CANDIDATE_LINES = 8
+LEGEND_MIN_HEIGHT = 16
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart."""
+
+    label: str
+    xs: list[int]
+    ys: list[float]
+    color: str
+    faint: bool = False
+
+
+def _series(
+    history: list[dict[str, float]], name: str, label: str, color: str, faint: bool = False
+) -> Series | None:
+    points = [
+        (i, v) for i, row in enumerate(history, 1) if (v := finite(row.get(name))) is not None
+    ]
+    if not points:
+        return None
+    return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint)
+
+
+def _names(kind: ChartKind, run: RunView) -> tuple[str, str] | None:
+    if kind == "loss":
+        return "loss", "val_loss"
+    metric = run.metric()
+    return (metric, f"val_{metric}") if metric else None
+
+
+def run_series(
+    kind: ChartKind, run: RunView | None, previous: RunView | None, candidate: int | None = None
+) -> list[Series]:
+    """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds."""
+    if run is None:
+        return []
+    names = _names(kind, run)
+    if names is None:
+        return []
+    train, val = names
+    if run.mode == "grid" and run.candidates:
+        if candidate is not None and candidate in run.candidates:
+            return _candidate_folds(run.candidates[candidate], train, val)
+        return _candidates(run, train, val)
+    out = []
+    if previous is not None and previous.mode == "train" and _names(kind, previous) == names:
+        # drawn first, so that the current run's lines lie on top
+        out.append(_series(previous.history, train, "prev", FAINT_COLOR, True))
+        out.append(_series(previous.history, val, "prev val", FAINT_COLOR, True))
+    out.append(_series(run.history, train, "train", TRAIN_COLOR))
+    out.append(_series(run.history, val, "val", VAL_COLOR))
+    return [s for s in out if s is not None]
+
+
+def _candidates(run: RunView, train: str, val: str) -> list[Series]:
+    """Each candidate's latest fold (validation curve when there is one).
+
+    While the search runs, the candidates training now are coloured and the finished ones
+    faint; once it is over, the best candidate is the coloured one.
+    """
+    out = []
+    shown = sorted(run.candidates)[-MAX_CANDIDATE_LINES:]
+    if run.running:
+        bright = {index for index in shown if not run.candidates[index].finished}
+    else:
+        ranked = run.ranked()
+        bright = {ranked[0].index} if ranked else set()
+    for pos, index in enumerate(shown):
+        cand = run.candidates[index]
+        history = cand.latest_history()
+        name = val if any(val in row for row in history) else train
+        faint = index not in bright
+        color = FAINT_COLOR if faint else CANDIDATE_COLORS[pos % len(CANDIDATE_COLORS)]
+        label = "" if faint else f"#{index + 1}" + ("" if run.running else " best")
+        line = _series(history, name, label, color, faint)
+        if line is not None:
+            out.append(line)
+    # faint lines first, so the coloured ones are drawn on top
+    return sorted(out, key=lambda s: not s.faint)
+
+
+def _candidate_folds(cand: CandidateView, train: str, val: str) -> list[Series]:
+    out = []
+    for fold, history in sorted(cand.histories.items()):
+        color = CANDIDATE_COLORS[fold % len(CANDIDATE_COLORS)]
+        out.append(_series(history, train, f"fold {fold + 1}", color))
+        out.append(_series(history, val, f"fold {fold + 1} val", color, True))
+    return [s for s in out if s is not None]
+
+
+class MetricChart(PlotextPlot):
+    """A plotext chart of one quantity over the epochs; ``l`` toggles a log scale (loss)."""
+
+    can_focus = True
+    BINDINGS = [Binding("l", "toggle_log", "Log scale", show=False)]
+    log_scale: reactive[bool] = reactive(False)
+
+    def __init__(self, kind: ChartKind, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind: ChartKind = kind
+        self._title = "Loss" if kind == "loss" else "Metric"
+        self._series: list[Series] = []
+        self._empty_hint = "F5 trains; the curves appear here"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._redraw()
+
+    def show_run(
+        self, run: RunView | None, previous: RunView | None = None, candidate: int | None = None
+    ) -> None:
+        """Draw ``run`` (and ``previous`` faintly); for a grid, its candidates' curves."""
+        self._series = run_series(self.kind, run, previous, candidate)
+        if run is None:
+            self._title = "Loss" if self.kind == "loss" else "Metric"
+        elif self.kind == "loss":
+            self._title = "Loss" + (
+                f" - candidate #{candidate + 1}" if candidate is not None else ""
+            )
+        else:
+            self._title = (run.metric() or "metric").replace("_", " ").capitalize()
+        self._empty_hint = "waiting for the first epoch" if run else "F5 trains"
+        self._redraw()
+
+    @property
+    def series(self) -> list[Series]:
+        """The lines currently drawn."""
+        return list(self._series)
+
+    def action_toggle_log(self) -> None:
+        """Switch the y axis between linear and logarithmic (loss chart only)."""
+        if self.kind == "loss":
+            self.log_scale = not self.log_scale
+
+    def watch_log_scale(self) -> None:
+        self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        log = self.log_scale and self.kind == "loss"
+        # a legend would cover a short chart: name the lines in the title instead
+        legend = self.size.height >= LEGEND_MIN_HEIGHT
+        title = self._title + (" (log)" if log else "")
+        labels = [line.label for line in self._series if line.label]
+        if labels and not legend:
+            title += ": " + ", ".join(dict.fromkeys(labels))
+        plt.title(title)
+        plt.xlabel("epoch")
+        plt.yscale("log" if log else "linear")
+        drawn = last_epoch = 0
+        for line in self._series:
+            points = [(x, y) for x, y in zip(line.xs, line.ys, strict=True) if not log or y > 0]
+            if not points:
+                continue
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            label = line.label if legend and line.label else None
+            plt.plot(xs, ys, label=label, color=line.color, marker="braille")
+            drawn += 1
+            last_epoch = max(last_epoch, xs[-1])
+        if 0 < last_epoch <= 12:
+            plt.xticks(list(range(1, last_epoch + 1)))
+        if not drawn:
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+            plt.text(self._empty_hint, 0.5, 0.5, alignment="center")
+        self.refresh()

@@ -1,0 +1,229 @@
+"""The session's results: one row per run, and one row per candidate of a grid search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Label
+
+from nnexplorer.tui.session import (
+    STATE_WORDS,
+    RunView,
+    finite,
+    fmt_duration,
+    fmt_number,
+    short_params,
+)
+
+RUN_COLUMNS = ("Run", "Settings", "Epochs", "Best val", "Test", "Time", "Status")
+CANDIDATE_COLUMNS = ("Rank", "Cand", "Params", "Mean ± std", "Fit time", "Folds", "Status")
+
+
+class Cell(str):
+    """A table cell's text that remembers what to sort by (missing values sort last)."""
+
+    sort_key: tuple[int, Any]
+
+    def __new__(cls, text: str, key: Any = None) -> Cell:
+        cell = super().__new__(cls, text)
+        cell.sort_key = (1, "") if key is None else (0, key)
+        return cell
+
+
+def _status(status: str, reason: str = "") -> Cell:
+    word = {"starting": "starting", "running": "running"}.get(status)
+    text = word or STATE_WORDS.get(status, status).lower()
+    return Cell(f"{text}: {reason}" if reason else text, text)
+
+
+def run_cells(run: RunView) -> list[Cell]:
+    """The cells of a run's row."""
+    if run.mode == "grid":
+        total = run.n_candidates * max(run.n_folds, 1)
+        epochs = Cell(f"fits {run.fits_done()}/{total or '?'}", run.fits_done())
+        best = run.best_score
+        if best is None and run.ranked():
+            best = run.ranked()[0].mean
+        best_cell = Cell(f"cv {fmt_number(best)}" if best is not None else "-", best)
+    else:
+        epochs = Cell(f"{len(run.history)}/{run.epochs or run.epochs_planned}", len(run.history))
+        found = run.best_val()
+        best_cell = (
+            Cell(f"{found[0].removeprefix('val_')} {fmt_number(found[1])}", found[1])
+            if found
+            else Cell("-")
+        )
+    name = run.name + (" (grid)" if run.mode == "grid" else "")
+    return [
+        Cell(name, name),
+        Cell(run.settings, run.settings),
+        epochs,
+        best_cell,
+        _test_cell(run),
+        Cell(fmt_duration(run.seconds), run.seconds),
+        _status(
+            run.status,
+            "" if run.running else run.message.splitlines()[0][:60] if run.message else "",
+        ),
+    ]
+
+
+def _test_cell(run: RunView) -> Cell:
+    metrics = {k: v for k, v in run.test_metrics.items() if finite(v) is not None}
+    if not metrics:
+        return Cell("-")
+    main = run.metric()
+    order = sorted(metrics, key=lambda k: (k != main, k == "loss", k))
+    text = " ".join(f"{k} {fmt_number(metrics[k])}" for k in order[:2])
+    return Cell(text, metrics[order[0]])
+
+
+def candidate_cells(run: RunView, index: int) -> list[Cell]:
+    """The cells of a grid candidate's row: rank, params, mean ± std, fit time, status."""
+    cand = run.candidates[index]
+    rank = run.rank_of(index)
+    if cand.mean is not None:
+        spread = f" ± {fmt_number(cand.std)}" if cand.std is not None else ""
+        score = Cell(f"{fmt_number(cand.mean)}{spread}", cand.mean)
+    else:
+        score = Cell("-")
+    folds = cand.n_folds or run.n_folds
+    fit = cand.fit_time
+    return [
+        Cell(str(rank) if rank else "-", rank),
+        Cell(f"#{index + 1}", index),
+        Cell(short_params(cand.params), short_params(cand.params)),
+        score,
+        Cell(f"{fit:.1f} s" if fit is not None else "-", fit),
+        Cell(f"{cand.folds_done}/{folds or '?'}", cand.folds_done),
+        _status(cand.status, cand.reason[:60]),
+    ]
+
+
+class SortableTable(DataTable):
+    """A DataTable sorted by clicking a header, or with ``s`` (next column) / ``r`` (reverse)."""
+
+    BINDINGS = [
+        Binding("s", "sort_next", "Sort", show=False),
+        Binding("r", "sort_reverse", "Reverse", show=False),
+    ]
+
+    def __init__(self, columns: tuple[str, ...], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._names = columns
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    def on_mount(self) -> None:
+        for name in self._names:
+            self.add_column(name, key=name)
+
+    def put_row(self, key: str, cells: list[Cell]) -> None:
+        """Add the row ``key`` or update its cells."""
+        if key in self.rows:
+            for name, cell in zip(self._names, cells, strict=True):
+                self.update_cell(key, name, cell)
+        else:
+            self.add_row(*cells, key=key)
+            self.resort()
+
+    def resort(self) -> None:
+        """Apply the current sort again (after rows changed)."""
+        if self.sort_column is not None and self.row_count:
+            self.sort(self.sort_column, key=lambda cell: cell.sort_key, reverse=self.sort_reverse)
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by ``column``; the same column again flips the order."""
+        if reverse is None:
+            reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column, self.sort_reverse = column, reverse
+        self.resort()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    def action_sort_next(self) -> None:
+        position = self._names.index(self.sort_column) + 1 if self.sort_column else 0
+        self.sort_by(self._names[position % len(self._names)], reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column or self._names[0], reverse=not self.sort_reverse)
+
+
+class ResultsTable(Vertical):
+    """The runs of this session; below them, the candidates of the grid run on show."""
+
+    class RunChosen(Message):
+        """The user selected a run's row."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    class CandidateChosen(Message):
+        """The user selected a grid candidate's row."""
+
+        def __init__(self, run_key: str, index: int) -> None:
+            super().__init__()
+            self.run_key = run_key
+            self.index = index
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._grid_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield SortableTable(RUN_COLUMNS, id="runs-table")
+        yield Label("", id="candidates-title")
+        yield SortableTable(CANDIDATE_COLUMNS, id="candidates-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#candidates-title").display = False
+        self.query_one("#candidates-table").display = False
+
+    @property
+    def runs_table(self) -> SortableTable:
+        return self.query_one("#runs-table", SortableTable)
+
+    @property
+    def candidates_table(self) -> SortableTable:
+        return self.query_one("#candidates-table", SortableTable)
+
+    def update_run(self, run: RunView) -> None:
+        """Add or refresh the row of ``run`` (and its candidates when it is on show)."""
+        self.runs_table.put_row(run.key, run_cells(run))
+        if run.mode == "grid" and (self._grid_key in (None, run.key) or run.running):
+            self.show_candidates(run)
+        if not run.running:
+            self.runs_table.resort()
+
+    def show_candidates(self, run: RunView) -> None:
+        """List the candidates of the grid run ``run``."""
+        table = self.candidates_table
+        if self._grid_key != run.key:
+            table.clear()
+            self._grid_key = run.key
+        title = self.query_one("#candidates-title", Label)
+        title.update(f"Grid candidates of {run.name} (enter: show curves)")
+        title.display = table.display = True
+        for index in sorted(run.candidates):
+            table.put_row(f"{run.key}#{index}", candidate_cells(run, index))
+        # ranks change as candidates finish: refresh every row's rank
+        for index in run.candidates:
+            rank = run.rank_of(index)
+            table.update_cell(f"{run.key}#{index}", "Rank", Cell(str(rank) if rank else "-", rank))
+        table.resort()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = str(event.row_key.value)
+        if event.data_table.id == "candidates-table":
+            run_key, _, index = key.rpartition("#")
+            self.post_message(self.CandidateChosen(run_key, int(index)))
+        else:
+            self.post_message(self.RunChosen(key))

@@ -1,0 +1,244 @@
+"""A fake runner for the TUI tests: canned engine events instead of a worker process.
+
+``FakeRunner(script)`` has ``start_run``'s signature; each call returns a :class:`FakeHandle`
+that yields ``script(spec, mode)`` event by event. A script may contain :data:`HOLD` (wait
+until the test releases, stops or kills the run) and exceptions (raised from ``events()``, as
+a broken pipe would be).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from nnexplorer.core.events import (
+    CandidateFinished,
+    CandidateStarted,
+    EpochEnded,
+    Event,
+    LogEvent,
+    RunFinished,
+    RunStarted,
+)
+
+HOLD = object()
+Script = Callable[[Any, str], list[Any]]
+
+
+def train_script(
+    epochs: int = 5,
+    *,
+    status: str = "completed",
+    message: str = "",
+    hold_after: int | None = None,
+    scale: float = 1.0,
+) -> Script:
+    """A training run: run_started, ``epochs`` epoch events, run_finished(``status``)."""
+
+    def script(spec: Any, mode: str) -> list[Any]:
+        out: list[Any] = [
+            RunStarted(run_id="fake", mode="train", device="CPU", n_params=1234, spec={}),
+            LogEvent(run_id="fake", message="data: 1437 train, 360 test"),
+        ]
+        for epoch in range(1, epochs + 1):
+            if hold_after is not None and epoch == hold_after + 1:
+                out.append(HOLD)
+            loss = scale * 2.0 / epoch
+            metrics = {
+                "loss": loss,
+                "accuracy": 1 - loss / 4,
+                "val_loss": loss * 1.2,
+                "val_accuracy": 1 - loss / 3.5,
+            }
+            out.append(
+                EpochEnded(run_id="fake", epoch=epoch, epochs=epochs, metrics=metrics, seconds=0.5)
+            )
+        summary = {
+            "status": status,
+            "mode": "train",
+            "epochs_completed": epochs,
+            "test_metrics": {"loss": 0.31, "accuracy": 0.912},
+            "wall_seconds": 12.0,
+            "device": "CPU",
+        }
+        out.append(RunFinished(run_id="fake", status=status, summary=summary, message=message))
+        return out
+
+    return script
+
+
+def grid_script(
+    folds: int = 2,
+    epochs: int = 2,
+    *,
+    fail: frozenset[int] = frozenset(),
+    hold_after: int | None = None,
+) -> Script:
+    """A grid search over ``spec.grid.params``: every candidate and fold, then the best."""
+
+    def script(spec: Any, mode: str) -> list[Any]:
+        grid = spec.grid.params
+        keys = list(grid)
+        combos = [
+            dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())
+        ]
+        out: list[Any] = [
+            RunStarted(
+                run_id="fake-grid",
+                mode="grid",
+                device="CPU",
+                n_candidates=len(combos),
+                n_folds=folds,
+            )
+        ]
+        scores: dict[int, float] = {}
+        for index, params in enumerate(combos):
+            if hold_after is not None and index == hold_after:
+                out.append(HOLD)
+            fold_scores = []
+            for fold in range(folds):
+                out.append(
+                    CandidateStarted(
+                        run_id="fake-grid",
+                        candidate=index,
+                        params=params,
+                        fold=fold,
+                        n_candidates=len(combos),
+                        n_folds=folds,
+                    )
+                )
+                for epoch in range(1, epochs + 1):
+                    loss = 1.0 / (epoch + index + fold)
+                    metrics = {"loss": loss, "accuracy": 1 - loss / 2}
+                    out.append(
+                        EpochEnded(
+                            run_id="fake-grid",
+                            epoch=epoch,
+                            epochs=epochs,
+                            metrics=metrics,
+                            seconds=0.1,
+                            candidate=index,
+                            fold=fold,
+                        )
+                    )
+                failed = index in fail
+                score = None if failed else round(0.5 + 0.05 * index + 0.01 * fold, 4)
+                fold_scores.append(score)
+                out.append(
+                    CandidateFinished(
+                        run_id="fake-grid",
+                        candidate=index,
+                        params=params,
+                        fold=fold,
+                        score=score,
+                        seconds=1.5,
+                        status="failed" if failed else "completed",
+                        reason="loss became NaN" if failed else "",
+                    )
+                )
+            if index not in fail:
+                mean = statistics.fmean(fold_scores)  # type: ignore[arg-type]
+                scores[index] = mean
+                out.append(
+                    CandidateFinished(
+                        run_id="fake-grid",
+                        candidate=index,
+                        params=params,
+                        fold=None,
+                        score=mean,
+                        std_score=statistics.pstdev(fold_scores),
+                        seconds=1.5,
+                    )  # type: ignore[arg-type]
+                )
+        best = max(scores, key=scores.__getitem__) if scores else None
+        summary = {
+            "status": "completed",
+            "mode": "grid",
+            "best_params": combos[best] if best is not None else None,
+            "best_score": scores.get(best) if best is not None else None,
+            "n_candidates": len(combos),
+            "test_metrics": {"accuracy": 0.9},
+            "wall_seconds": 30.0,
+        }
+        out.append(RunFinished(run_id="fake-grid", status="completed", summary=summary))
+        return out
+
+    return script
+
+
+class FakeHandle:
+    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed."""
+
+    def __init__(self, items: list[Any], run_dir: Path, delay: float = 0.0) -> None:
+        self.items = items
+        self.run_dir = run_dir
+        self.run_id = run_dir.name
+        self.delay = delay
+        self.stopped = threading.Event()
+        self.killed = threading.Event()
+        self.released = threading.Event()
+        self.returncode: int | None = None
+
+    def events(self) -> Iterator[Event]:
+        for item in self.items:
+            if item is HOLD:
+                deadline = time.monotonic() + 30
+                while not (self.released.is_set() or self.stopped.is_set() or self.killed.is_set()):
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+                continue
+            if self.killed.is_set():
+                self.returncode = -9
+                yield RunFinished(run_id=self.run_id, status="failed", message="worker killed")
+                return
+            if self.stopped.is_set():
+                self.returncode = 130
+                yield RunFinished(
+                    run_id=self.run_id, status="cancelled", message="stopped by the user"
+                )
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if self.delay:
+                time.sleep(self.delay)
+            yield item
+        self.returncode = 0
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def kill(self) -> None:
+        self.killed.set()
+
+    def release(self) -> None:
+        """Let a held script go on."""
+        self.released.set()
+
+
+class FakeRunner:
+    """Stands in for ``core.runner.start_run``; remembers every call and handle."""
+
+    def __init__(self, script: Script, delay: float = 0.0, fail_start: Exception | None = None):
+        self.script = script
+        self.delay = delay
+        self.fail_start = fail_start
+        self.calls: list[dict[str, Any]] = []
+        self.handles: list[FakeHandle] = []
+
+    def __call__(
+        self, spec: Any, *, mode: str = "train", runs_root: Any = None, resume: Any = None
+    ) -> FakeHandle:
+        self.calls.append({"spec": spec, "mode": mode, "runs_root": runs_root, "resume": resume})
+        if self.fail_start is not None:
+            raise self.fail_start
+        root = Path(runs_root or os.environ.get("NNEXPLORER_RUNS", "runs"))
+        handle = FakeHandle(self.script(spec, mode), root / f"fake-{len(self.calls)}", self.delay)
+        self.handles.append(handle)
+        return handle
