@@ -1,0 +1,210 @@
+"""Write an experiment as a standalone Python script that needs only numpy, scikit-learn, keras.
+
+The script loads and splits the data as a run does (:mod:`nnexplorer.core.codegen_data`), builds
+the same network from the same recipes :func:`nnexplorer.core.building.build_model` uses (one
+``model.add`` per layer, initializers, regularizers and constraints spelled out), trains it and
+prints the test metrics. With a ``[grid]`` the script also holds the scikeras + GridSearchCV
+version of the search (run it with ``--grid``; see :mod:`nnexplorer.core.codegen_grid`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import replace
+from typing import Any
+
+from nnexplorer.core.building import (
+    Recipe,
+    layer_recipes,
+    metric_recipes,
+    model_name,
+    optimizer_recipe,
+    output_recipe,
+)
+from nnexplorer.core.codegen_data import DataCode, data_code
+from nnexplorer.core.codegen_text import (
+    WIDTH,
+    Call,
+    function,
+    imports_block,
+    item,
+    layer_statement,
+    layout,
+    literal,
+    statement,
+)
+from nnexplorer.core.heads import Head, resolve_head
+from nnexplorer.core.spec import DenseLayer, ExperimentSpec
+
+# --------------------------------------------------------------------------- model
+
+
+def script_recipes(spec: ExperimentSpec, head: Head) -> list[Recipe]:
+    """The layer recipes, with the names Keras would choose anyway left out."""
+    recipes = [*layer_recipes(spec), output_recipe(spec, head)]
+    named = [*(layer.name for layer in spec.layers), None]
+    return [r if own else _without(r, "name") for r, own in zip(recipes, named, strict=True)]
+
+
+def _without(recipe: Recipe, key: str) -> Recipe:
+    return replace(recipe, kwargs={k: v for k, v in recipe.kwargs.items() if k != key})
+
+
+def model_lines(spec: ExperimentSpec, recipes: list[Recipe]) -> list[str]:
+    """The lines that create the Sequential model and add every layer."""
+    return [
+        f"    model = keras.Sequential(name={literal(model_name(spec))})",
+        "    model.add(keras.Input(shape=(n_features,)))",
+        *(layer_statement(r) for r in recipes),
+    ]
+
+
+def compile_items(spec: ExperimentSpec, head: Head, task: str) -> list[Any]:
+    """Arguments of ``model.compile``: optimizer, loss and metrics."""
+    metrics = metric_recipes(head, task)
+    return [
+        item(optimizer_recipe(spec.compile), "optimizer="),
+        f"loss={literal(head.loss)}",
+        item(list(metrics), "metrics="),
+    ]
+
+
+def build_function(spec: ExperimentSpec, head: Head, task: str) -> str:
+    """``build_model(n_features)``: the experiment's network, compiled."""
+    body = model_lines(spec, script_recipes(spec, head))
+    body.append(statement("model.compile(", compile_items(spec, head, task)))
+    body.append("    return model")
+    doc = "The network: the hidden layers in order, then the output layer; compiled."
+    return function("build_model", "n_features", doc, body)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def early_stopping_item(spec: ExperimentSpec, has_validation: bool) -> Any | None:
+    """The EarlyStopping callback as a run configures it, or None."""
+    early = spec.fit.early_stopping
+    if early is None:
+        return None
+    monitor = early.monitor
+    if monitor.startswith("val_") and not has_validation:
+        monitor = monitor[4:]  # no validation split: a run watches the training metric
+    kwargs = {
+        "monitor": monitor,
+        "patience": early.patience,
+        "min_delta": early.min_delta,
+        "mode": early.mode,
+        "restore_best_weights": early.restore_best_weights,
+    }
+    return item(Recipe("callbacks.EarlyStopping", kwargs=kwargs))
+
+
+def one_hot_lines(head: Head, n_classes: int, names: list[str]) -> list[str]:
+    """Turn label columns into one-hot rows when the loss needs them."""
+    if not head.one_hot:
+        return []
+    width = n_classes or head.units
+    joined = ", ".join(names)
+    return [
+        f"    # {head.loss} compares one column per class: one-hot targets",
+        f"    {joined} = (keras.utils.to_categorical(y, {width}) for y in ({joined}))",
+    ]
+
+
+def train_function(spec: ExperimentSpec, head: Head, data: DataCode) -> str:
+    """``train()``: split, scale, build, fit, evaluate and print the test metrics."""
+    val = data.has_validation
+    splits = (
+        "(x_train, y_train), (x_val, y_val), (x_test, y_test)"
+        if val
+        else ("(x_train, y_train), (x_test, y_test)")
+    )
+    xs = ["x_train", "x_val", "x_test"] if val else ["x_train", "x_test"]
+    ys = [x.replace("x_", "y_") for x in xs]
+    body = [f"    {splits} = load_splits()"]
+    if data.scaler:
+        body.append(f"    {', '.join(xs)} = scale({', '.join(xs)})")
+    body += one_hot_lines(head, data.n_classes, ys)
+    if spec.experiment.seed is not None:
+        body.append("    keras.utils.set_random_seed(SEED)")
+    body += ["    model = build_model(x_train.shape[1])", "    model.summary()"]
+    fit_items: list[Any] = ["x_train", "y_train"]
+    if val:
+        fit_items.append("validation_data=(x_val, y_val)")
+    fit_items += [f"epochs={spec.fit.epochs}", f"batch_size={spec.fit.batch_size}"]
+    if not spec.fit.shuffle:
+        fit_items.append("shuffle=False")
+    early = early_stopping_item(spec, val)
+    if early is not None:
+        body.append("    early_stopping = " + layout(early, 4, len("early_stopping = ")))
+        fit_items.append("callbacks=[early_stopping]")
+    fit_items.append("verbose=2")
+    body.append(statement("model.fit(", fit_items))
+    evaluate = ["x_test", "y_test", f"batch_size={spec.fit.batch_size}", "verbose=0"]
+    evaluate_call = Call("model.evaluate(", (*evaluate, "return_dict=True"))
+    body.append("    scores = " + layout(evaluate_call, 4, len("scores = ")))
+    body += [
+        "    for name, value in scores.items():",
+        '        print(f"test {name}: {value:.4f}")',
+        "    return scores",
+    ]
+    doc = "Fit on the training split, watch the validation split, evaluate on the test split."
+    return function("train", "", doc, body)
+
+
+# --------------------------------------------------------------------------- the script
+
+
+def _docstring(spec: ExperimentSpec, has_grid: bool) -> str:
+    title = spec.experiment.name
+    if spec.experiment.description:
+        title += f": {spec.experiment.description}"
+    text = textwrap.fill(title.replace("\\", "/").replace('"""', "'''"), WIDTH)
+    usage = [
+        "",
+        "A standalone version of an nnexplorer experiment: it loads and splits the data, builds",
+        "the same Keras network, trains it and prints its test metrics.",
+        "",
+        "    python script.py           # train once, evaluate on the test split",
+    ]
+    if has_grid:
+        usage.append("    python script.py --grid    # search the grid (scikeras + GridSearchCV)")
+    return '"""' + text + "\n" + "\n".join(usage) + '\n"""'
+
+
+def export_script(spec: ExperimentSpec) -> str:
+    """A runnable script that trains ``spec`` as a run does (and searches its grid with --grid)."""
+    data = data_code(spec)
+    head = resolve_head(spec, data.task, data.n_classes)
+    imports = set(data.imports) | {"import keras"}
+    functions = [*data.functions, build_function(spec, head, data.task)]
+    functions.append(train_function(spec, head, data))
+    has_grid = bool(spec.grid and spec.grid.params)
+    main = ['if __name__ == "__main__":', "    train()"]
+    if has_grid:
+        from nnexplorer.core.codegen_grid import grid_code
+
+        grid_imports, grid_functions = grid_code(spec, head, data)
+        imports |= grid_imports | {"import sys"}
+        functions += grid_functions
+        main = [
+            'if __name__ == "__main__":',
+            '    if "--grid" in sys.argv[1:]:',
+            "        grid_search()",
+            "    else:",
+            "        train()",
+        ]
+    seed = spec.experiment.seed
+    parts = [
+        _docstring(spec, has_grid),
+        imports_block(imports),
+        f"SEED = {seed!r}  # the experiment's seed: splits, initial weights and dropout repeat",
+        *functions,
+        "\n".join(main),
+    ]
+    return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join(parts[3:]) + "\n"
+
+
+def dense_indices(spec: ExperimentSpec) -> list[int]:
+    """Positions of the Dense layers among the hidden layers."""
+    return [i for i, layer in enumerate(spec.layers) if isinstance(layer, DenseLayer)]
