@@ -218,6 +218,8 @@ def _run(
     state.model = model
     state.n_params = building.count_params(model)
     head = resolve_head(spec, data.task, data.n_classes)
+    if _stopped(cancel):
+        return "cancelled", "stopped before training started"
 
     def targets(y: Any) -> Any:
         return building.prepare_targets(y, head, data.n_classes)
