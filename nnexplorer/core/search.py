@@ -1,0 +1,242 @@
+"""Grid search: scikit-learn's GridSearchCV (or halving / randomized) over a scikeras estimator.
+
+:func:`grid_search` is the one entry point, used in-process by ``nnexplorer run PRESET --grid``
+and in a child process by :mod:`nnexplorer.core.worker`. The search is a real scikit-learn
+search over ``Pipeline([scaler, NnxKerasClassifier | NnxKerasRegressor])`` (the scaler is
+fitted inside each fold, so that no fold leaks into another), cross-validated with seeded,
+shuffled (stratified) folds. The best candidate is refitted on the whole training split
+(training + validation rows) and evaluated on the test split.
+
+Fits run in loky worker processes (``grid.n_jobs``, -1 for all cores). Each fit writes its
+events to its own file, which this process follows and passes to ``emit``; the run directory
+keeps the journal of finished fits (``fits.jsonl``), ``grid.csv``, ``summary.json``,
+``events.jsonl``, ``history.csv`` and the refitted ``model.keras``. ``resume=True`` continues a
+search in the same run directory without redoing its finished fits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnexplorer.core.errors import RunError
+from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
+from nnexplorer.core.runs import MODEL_FILE, RunRecorder
+from nnexplorer.core.search_estimator import FitCancelled
+from nnexplorer.core.search_journal import FitTailer, prepare_fits, request_stop
+from nnexplorer.core.search_records import best_row, candidate_rows, write_grid_csv
+from nnexplorer.core.search_run import SearchState, evaluate_best, failure_message, fit_search
+from nnexplorer.core.spec import ExperimentSpec, GridSpec
+from nnexplorer.core.training import describe_error, tee
+
+__all__ = ["SearchResult", "grid_search"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """How a search ended, with its summary (the content of summary.json)."""
+
+    status: str  # completed | cancelled | failed
+    summary: dict[str, Any]
+    run_dir: Path
+    message: str = ""
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_score: float | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 completed, 1 failed, 130 cancelled (the command line's codes)."""
+        return {"completed": 0, "cancelled": 130}.get(self.status, 1)
+
+
+def _serialised(emit: Emit) -> Emit:
+    lock = threading.Lock()
+
+    def out(event: Event) -> None:
+        with lock:
+            emit(event)
+
+    return out
+
+
+def grid_search(
+    spec: ExperimentSpec,
+    run_dir: str | Path,
+    emit: Emit | None,
+    cancel: threading.Event | None = None,
+    resume: bool = False,
+    *,
+    n_jobs: int | None = None,
+    reuse_models: bool = True,
+    steps_per_execution: int | None = None,
+) -> SearchResult:
+    """Search ``spec.grid`` and record it in ``run_dir``; never raises.
+
+    Status ``completed``; ``cancelled`` when ``cancel`` was set (or on KeyboardInterrupt):
+    running fits stop within a batch and every finished fit stays in the journal; ``failed``
+    when every candidate failed, a worker process died, or anything else went wrong, with a
+    message saying which. ``n_jobs`` overrides ``grid.n_jobs``; ``reuse_models`` and
+    ``steps_per_execution`` are speed settings (see :mod:`nnexplorer.core.search_estimator`).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recorder = RunRecorder(run_dir)
+    out = _serialised(tee(recorder, emit))
+    state = SearchState(spec=spec, run_dir=run_dir, grid=spec.grid or GridSpec())
+    state.options = {"n_jobs": n_jobs, "reuse": reuse_models, "spe": steps_per_execution}
+    tailer: FitTailer | None = None
+    try:
+        tailer = _start(state, out, cancel, resume)
+        status, message = _search(state, out, cancel, tailer)
+    except (KeyboardInterrupt, FitCancelled):
+        request_stop(run_dir)
+        status, message = "cancelled", _cancelled_message(state)
+    except Exception as exc:
+        status, message = "failed", failure_message(exc, state)
+        if not state.known_failure(exc):
+            out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
+    finally:
+        if tailer is not None:
+            tailer.close()
+    if status == "completed":
+        status, message = _finish_best(state, out, message)
+    summary = _records(state, status, message)
+    out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    recorder.close()
+    return SearchResult(
+        status=status,
+        summary=summary,
+        run_dir=run_dir,
+        message=message,
+        best_params=dict(summary.get("best_params") or {}),
+        best_score=summary.get("best_score"),
+    )
+
+
+def _start(
+    state: SearchState, out: Emit, cancel: threading.Event | None, resume: bool
+) -> FitTailer:
+    """Load the data, lay out the search, announce it; the running tailer."""
+    run_id = state.run_dir.name
+    spec = state.spec
+    if resume and not (state.run_dir / "preset.toml").is_file():
+        raise RunError(f"{state.run_dir} is not a run folder: cannot resume it")
+    state.prior = prepare_fits(state.run_dir, resume)
+    state.records = dict(state.prior)
+    out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
+    state.prepare()
+    data = state.data
+    out(
+        LogEvent(
+            run_id=run_id,
+            message=(
+                f"{data.task}: {len(state.x)} training rows ({state.grid.cv} folds), "
+                f"{len(data.x_test)} test rows, {data.n_features} features"
+            ),
+        )
+    )
+    out(
+        RunStarted(
+            run_id=run_id,
+            mode="grid",
+            spec=spec.summary(),
+            device=state.device,
+            versions=state.versions,
+            run_dir=str(state.run_dir),
+            n_candidates=state.space.n_candidates,
+            n_folds=state.grid.cv,
+        )
+    )
+    w = state.workers
+    out(
+        LogEvent(
+            run_id=run_id,
+            message=(
+                f"{state.search_name}: {state.space.n_candidates} candidates x {state.grid.cv} "
+                f"folds, scoring {state.scoring}, {w.n_jobs} worker process(es), "
+                f"{w.threads} TensorFlow thread(s) each" + (f", {w.gpus} GPUs" if w.gpus else "")
+            ),
+        )
+    )
+    if state.prior:
+        out(
+            LogEvent(
+                run_id=run_id,
+                message=f"resuming: {len(state.prior)} finished fit(s) are reused, not refitted",
+            )
+        )
+    return FitTailer(
+        state.run_dir,
+        out,
+        run_id=run_id,
+        n_candidates=state.space.n_candidates,
+        n_folds=state.grid.cv,
+        cancel=cancel,
+        known=set(state.prior),
+        on_record=state.add_record,
+    ).start()
+
+
+def _search(
+    state: SearchState, out: Emit, cancel: threading.Event | None, tailer: FitTailer
+) -> tuple[str, str]:
+    if cancel is not None and cancel.is_set():
+        return "cancelled", "stopped before the search started"
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_search(state)
+    state.search_seconds = time.perf_counter() - started
+    tailer.poll()
+    return "completed", ""
+
+
+def _cancelled_message(state: SearchState) -> str:
+    done = len(state.records)
+    return (
+        f"stopped; {done} finished fit(s) are kept in the journal "
+        f"(continue with --resume {state.run_dir})"
+    )
+
+
+def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[str, str]:
+    """Test the refitted best candidate and save it; a failure here fails the run."""
+    run_id = state.run_dir.name
+    try:
+        evaluate_best(state)
+    except Exception as exc:
+        return "failed", f"the refitted best candidate could not be tested: {describe_error(exc)}"
+    out(LogEvent(run_id=run_id, message=f"best candidate on the test split: {state.test_metrics}"))
+    try:
+        state.best_model.save(state.run_dir / MODEL_FILE)
+    except Exception as exc:
+        out(LogEvent(run_id=run_id, level="warning", message=f"model not saved: {exc}"))
+    return "completed", message
+
+
+def _records(state: SearchState, status: str, message: str) -> dict[str, Any]:
+    """Write grid.csv; the summary dict."""
+    space = state.space
+    rows = candidate_rows(space.candidates, state.records, state.grid.cv) if space else []
+    if space is not None:
+        write_grid_csv(state.run_dir, space.keys, rows)
+    best = best_row(rows)
+    summary = state.summary(status, message)
+    if status == "completed" and state.best_params is not None:
+        summary["best_params"] = state.best_params
+        summary["best_score"] = state.best_score
+    elif best is not None:
+        summary["best_params"] = best["params"]
+        summary["best_score"] = best["mean_test_score"]
+    else:
+        summary["best_params"], summary["best_score"] = {}, None
+    if best is not None:
+        summary["best_std"] = best["std_test_score"]
+    summary["n_failed_candidates"] = sum(r["status"] == "failed" for r in rows)
+    summary["n_pending_candidates"] = sum(r["status"] in ("pending", "incomplete") for r in rows)
+    return summary

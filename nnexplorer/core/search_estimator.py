@@ -1,0 +1,508 @@
+"""The scikeras estimator that a grid search clones for every fit, and what runs inside a fit.
+
+``NnxKerasClassifier`` / ``NnxKerasRegressor`` are scikeras ``KerasClassifier`` /
+``KerasRegressor`` whose ``model`` is :func:`build_keras_model`: it builds the candidate's network
+from the spec with :func:`nnexplorer.core.building.build_model`. Their parameters are plain data
+(the spec as JSON, a run folder path, numbers), so scikit-learn can clone them for every
+candidate, and loky can ship them to its worker processes. The classes are created on first use
+(``module.__getattr__``), so that importing this module does not import TensorFlow.
+
+Inside a fit (in whichever process runs it) the estimator:
+
+- configures its process once: TensorFlow threads (its share of the cores), one GPU per worker
+  when there are several, memory growth;
+- reuses the network it built for the previous fit when only learning rate, epochs or batch size
+  differ (restoring the initial weights and optimizer state: the same numbers as a fresh build,
+  without tracing the training step again); any other network starts with
+  ``keras.backend.clear_session()``;
+- reports through a :class:`~nnexplorer.core.search_journal.FitLog` file and stops when the
+  search's stop file appears;
+- skips the training when the journal already holds this fit (a resumed search).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from nnexplorer.core.search_journal import FITS_DIR, JOURNAL_FILE, FitLog, StopFlag, fit_key
+from nnexplorer.core.search_space import candidate_id
+from nnexplorer.core.spec import ExperimentSpec, validate_spec
+from nnexplorer.core.training import describe_error, divergence_message
+
+CONFIG_PARAM = "nnx__config"
+FOLD_PARAM = "nnx_test_fold"  # a fit parameter: each row's test fold (sliced by scikit-learn)
+
+
+class FitCancelled(BaseException):
+    """The search was asked to stop; passes scikit-learn's ``error_score`` handling on purpose."""
+
+
+class FitFailed(Exception):
+    """A fit diverged or raised; scikit-learn scores it ``error_score`` (NaN)."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What every fit of one search session shares (travels as one JSON string)."""
+
+    spec: dict[str, Any]
+    keys: dict[str, str]  # estimator parameter -> grid key
+    candidates: list[str]  # candidate ids in order
+    run_dir: str
+    session: str
+    n_folds: int
+    threads: int = 0  # 0: leave TensorFlow's default
+    gpus: int = 0  # > 1: one GPU per worker process
+    reuse: bool = True
+    steps_per_execution: int = 1
+    batch_interval: float = 0.25
+
+    def to_json(self) -> str:
+        """The config as the estimator parameter carries it."""
+        return json.dumps(self.__dict__, separators=(",", ":"), default=str)
+
+    @property
+    def fits_dir(self) -> Path:
+        """Where the fits write their files."""
+        return Path(self.run_dir) / FITS_DIR
+
+
+@functools.lru_cache(maxsize=8)
+def parse_config(text: str) -> SearchConfig:
+    """The config from its JSON (cached: every fit of a session carries the same string)."""
+    return SearchConfig(**json.loads(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _base_spec(text: str) -> ExperimentSpec:
+    return validate_spec(json.loads(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _candidate_spec(spec_text: str, values_text: str) -> ExperimentSpec:
+    values = {k: v for k, v in json.loads(values_text).items() if v is not None}
+    return _base_spec(spec_text).with_params(values)
+
+
+def candidate_spec(config: SearchConfig, values: dict[str, Any]) -> ExperimentSpec:
+    """The spec of the candidate with these grid values."""
+    spec_text = json.dumps(config.spec, sort_keys=True)
+    return _candidate_spec(spec_text, json.dumps(values, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=4)
+def _journal(path: str, session: str) -> dict[str, dict[str, Any]]:
+    """Finished fits recorded before this session started (read once per process and session)."""
+    from nnexplorer.core.search_journal import read_journal
+
+    return read_journal(Path(path).parent) if Path(path).is_file() else {}
+
+
+def fold_of(test_fold: Any, n_folds: int) -> int | None:
+    """The fold whose rows are missing from this training set; None when all are present."""
+    if test_fold is None:
+        return None
+    present = set(np.unique(np.asarray(test_fold)).tolist())
+    missing = [k for k in range(n_folds) if k not in present]
+    return missing[0] if missing else None
+
+
+# --------------------------------------------------------------------------- one fit
+
+
+class FitContext:
+    """Everything about one fit: who it is, its file, its callbacks, its outcome."""
+
+    def __init__(
+        self, config: SearchConfig, values: dict[str, Any], fold: int | None, n: int, epochs: int
+    ):
+        self.config = config
+        self.values = values
+        self.fold = fold
+        self.n_train = n
+        self.epochs = epochs
+        ident = candidate_id(values)
+        self.candidate = config.candidates.index(ident) if ident in config.candidates else -1
+        self.key = fit_key(values, fold, n, epochs)
+        journal = _journal(str(Path(config.run_dir) / JOURNAL_FILE), config.session)
+        self.cached = journal.get(self.key) if fold is not None else None
+        self.spec: ExperimentSpec | None = None
+        self.callback: Any = None
+        self.started = time.perf_counter()
+        self.fit_seconds = 0.0
+        self.finished = False
+        self._log: FitLog | None = None
+
+    @classmethod
+    def of(cls, estimator: Any, x: Any, test_fold: Any) -> FitContext:
+        """The context of a fit of ``estimator`` on ``x``."""
+        config = parse_config(getattr(estimator, CONFIG_PARAM))
+        values = {key: getattr(estimator, name, None) for name, key in config.keys.items()}
+        epochs = int(getattr(estimator, "epochs", 0) or 0)
+        return cls(config, values, fold_of(test_fold, config.n_folds), len(x), epochs)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        if self._log is None:
+            self._log = FitLog(self.config.fits_dir, self.key)
+        self._log.write(data)
+
+    def begin(self) -> ExperimentSpec:
+        """Honour a pending stop, announce the fit, set the process up; the candidate's spec."""
+        if StopFlag(self.config.fits_dir).is_set():
+            raise FitCancelled("the search was stopped")
+        self._write(self._head("fit_begin"))
+        self.started = time.perf_counter()
+        self.spec = candidate_spec(self.config, self.values)
+        setup_process(self.config)
+        return self.spec
+
+    def _head(self, kind: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "key": self.key,
+            "candidate": self.candidate,
+            "fold": self.fold,
+            "params": self.values,
+            "pid": os.getpid(),
+            "time": time.time(),
+        }
+
+    def callbacks(self) -> list[Any]:
+        """The event callback (and early stopping when the spec asks for it)."""
+        from nnexplorer.core.callbacks import event_callback
+
+        if self._log is None:
+            self._log = FitLog(self.config.fits_dir, self.key)
+        self.callback = event_callback(
+            self._log.emit,
+            run_id=Path(self.config.run_dir).name,
+            epochs=self.epochs,
+            cancel=StopFlag(self.config.fits_dir),
+            candidate=self.candidate,
+            fold=self.fold,
+            interval=self.config.batch_interval,
+        )
+        found = [self.callback]
+        early = self.spec.fit.early_stopping if self.spec is not None else None
+        if early is not None:
+            import keras
+
+            found.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=early.monitor.removeprefix("val_"),  # no validation split in a fold
+                    patience=early.patience,
+                    min_delta=early.min_delta,
+                    mode=early.mode,
+                    restore_best_weights=early.restore_best_weights,
+                )
+            )
+        return found
+
+    def trained(self) -> None:
+        """Note the training time."""
+        self.fit_seconds = time.perf_counter() - self.started
+
+    def finish(self, score: float, status: str = "completed", reason: str = "") -> None:
+        """Record the fit's outcome (once) and close its file."""
+        if self.finished or self.fold is None:
+            return
+        self.finished = True
+        record = {
+            **self._head("fit_record"),
+            "n_train": self.n_train,
+            "epochs": self.epochs,
+            "epochs_completed": getattr(self.callback, "epochs_completed", 0),
+            "score": score,
+            "fit_time": round(self.fit_seconds, 4),
+            "status": status,
+            "reason": reason,
+        }
+        self._write(record)
+        self.close()
+
+    def replay(self) -> None:
+        """Report a fit found in the journal as finished again, without training."""
+        assert self.cached is not None
+        self.finished = True
+        self._write(self._head("fit_begin"))
+        self._write({**self.cached, **self._head("fit_record"), "reused": True})
+        self.close()
+
+    def close(self) -> None:
+        """Close the fit's file."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
+    global _CURRENT
+    ctx = FitContext.of(estimator, x, kwargs.pop(FOLD_PARAM, None))
+    estimator._nnx_fit = ctx
+    if ctx.cached is not None:
+        ctx.replay()
+        if ctx.cached.get("status") != "completed":
+            raise FitFailed(str(ctx.cached.get("reason") or "failed"))
+        return estimator
+    try:
+        spec = ctx.begin()
+        estimator._nnx_one_hot = _one_hot(spec, y)
+        _CURRENT = ctx
+        parent_fit(x, y, **kwargs)
+    except FitCancelled:
+        ctx.close()
+        raise
+    except Exception as exc:
+        ctx.trained()
+        if ctx.fold is None:
+            raise
+        reason = describe_error(exc)
+        ctx.finish(math.nan, "failed", reason)
+        raise FitFailed(reason) from None
+    finally:
+        _CURRENT = None
+    ctx.trained()
+    status = ctx.callback.status if ctx.callback is not None else "completed"
+    if status == "cancelled":
+        ctx.close()
+        raise FitCancelled("the search was stopped")
+    if status == "diverged":
+        loss = ctx.callback.last_metrics.get("loss", "NaN")
+        reason = divergence_message(spec, ctx.callback.diverged_epoch, loss)
+        ctx.finish(math.nan, "failed", reason)
+        raise FitFailed(reason)
+    return estimator
+
+
+def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
+    from nnexplorer.core.heads import resolve_head
+
+    if spec.data.task == "regression":
+        return False
+    n_classes = len(np.unique(np.asarray(y)))
+    return resolve_head(spec, "classification", max(n_classes, 2)).one_hot
+
+
+# --------------------------------------------------------------------------- the process
+
+
+_CURRENT: FitContext | None = None
+_PROCESS: dict[str, Any] = {}
+_MODEL: dict[str, Any] = {}
+
+
+def setup_process(config: SearchConfig) -> None:
+    """Once per process: pick this worker's GPU, memory growth, TensorFlow thread counts."""
+    if _PROCESS.get("ready"):
+        return
+    _PROCESS["ready"] = True
+    from nnexplorer.core import building
+
+    if config.gpus > 1:
+        _claim_gpu(config.gpus)
+    building.configure_devices()
+    if config.threads:
+        _PROCESS["threads"] = building.configure_threads(config.threads, config.threads)
+
+
+def _claim_gpu(n_gpus: int) -> None:
+    """Take the first free GPU slot among this search's workers (file locks) and use only it."""
+    import fcntl
+    import tempfile
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    slots = Path(tempfile.gettempdir()) / f"nnexplorer-gpus-{os.getppid()}"
+    slots.mkdir(parents=True, exist_ok=True)
+    for index in range(min(n_gpus, len(gpus))):
+        handle = open(slots / f"gpu-{index}.lock", "w")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _PROCESS["gpu_lock"] = handle
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # for any process this one starts
+        tf.config.set_visible_devices(gpus[index], "GPU")
+        _PROCESS["gpu"] = index
+        return
+
+
+def _arch_key(config: SearchConfig, spec: ExperimentSpec, like: Any) -> str:
+    data = spec.to_dict()
+    data.pop("fit", None)
+    data.pop("data", None)
+    data.get("compile", {}).pop("learning_rate", None)
+    shape = [like.n_features, like.n_classes, like.task, config.steps_per_execution]
+    return json.dumps([config.session, shape, data], sort_keys=True, default=str)
+
+
+def _model_for(config: SearchConfig, spec: ExperimentSpec, like: Any, reuse: bool) -> Any:
+    import keras
+
+    from nnexplorer.core import building
+
+    key = _arch_key(config, spec, like)
+    if reuse and _MODEL.get("key") == key:
+        model = _MODEL["model"]
+        for variable, value in zip(_MODEL["variables"], _MODEL["state"], strict=True):
+            variable.assign(value)
+        model.optimizer.learning_rate = spec.compile.learning_rate
+        building.set_seeds(spec.experiment.seed)
+        return model
+    _MODEL.clear()
+    keras.backend.clear_session()
+    building.set_seeds(spec.experiment.seed)
+    model = building.build_model(spec, like)
+    if config.steps_per_execution > 1:
+        model.steps_per_execution = config.steps_per_execution
+    if reuse:
+        model.optimizer.build(model.trainable_variables)
+        variables = [*model.variables, *model.optimizer.variables]
+        _MODEL.update(key=key, model=model, variables=variables)
+        _MODEL["state"] = [v.numpy() for v in variables]
+    building.set_seeds(spec.experiment.seed)
+    return model
+
+
+def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
+    """scikeras' ``model``: the candidate's compiled network (reused when only training differs)."""
+    ctx = _CURRENT
+    if ctx is not None:
+        config, spec = ctx.config, ctx.spec or candidate_spec(ctx.config, ctx.values)
+        reuse = config.reuse
+    else:
+        config = parse_config(params[CONFIG_PARAM])
+        values = {key: params.get(name) for name, key in config.keys.items()}
+        spec, reuse = candidate_spec(config, values), False
+    task = "classification" if "n_classes_" in meta else "regression"
+    like = SimpleNamespace(
+        n_features=int(meta["n_features_in_"]),
+        task=task,
+        n_classes=int(meta.get("n_classes_") or 0),
+    )
+    return _model_for(config, spec, like, reuse)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+class JournalScorer:
+    """The search's ``scoring``: a scikit-learn scorer that also records each fold's result.
+
+    For a fit found in the journal it returns the recorded score without predicting.
+    """
+
+    def __init__(self, scoring: str):
+        self.scoring = scoring
+
+    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
+        net = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        ctx: FitContext | None = getattr(net, "_nnx_fit", None)
+        if ctx is not None and ctx.cached is not None:
+            from nnexplorer.core.search_journal import score_of
+
+            return score_of(ctx.cached)
+        from sklearn.metrics import get_scorer
+
+        try:
+            value = float(get_scorer(self.scoring)(estimator, x, y))
+        except Exception as exc:
+            if ctx is not None:
+                ctx.finish(math.nan, "failed", f"scoring failed: {describe_error(exc)}")
+            raise
+        if ctx is not None:
+            if math.isfinite(value):
+                ctx.finish(value)
+            else:
+                ctx.finish(math.nan, "failed", f"the {self.scoring} score is {value}")
+        return value
+
+
+# --------------------------------------------------------------------------- the classes
+
+
+@functools.cache
+def _classes() -> dict[str, type]:
+    from scikeras.utils.transformers import ClassifierLabelEncoder
+    from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
+
+    prefixes = {*BaseWrapper._routing_prefixes, "nnx"}
+
+    class NnxKerasClassifier(KerasClassifier):
+        """KerasClassifier over a spec's network; see the module docstring."""
+
+        _routing_prefixes = prefixes
+
+        def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
+            def parent(x: Any, y_: Any, **kw: Any) -> Any:
+                return super(NnxKerasClassifier, self).fit(x, y_, sample_weight, **kw)
+
+            return _run_fit(self, parent, X, y, kwargs)
+
+        def _initialize_callbacks(self) -> None:
+            super()._initialize_callbacks()
+            ctx = getattr(self, "_nnx_fit", None)
+            if ctx is not None:
+                self._fit_callbacks = [*self._fit_callbacks, *ctx.callbacks()]
+
+        @property
+        def target_encoder(self) -> Any:
+            categories = "auto" if self.classes_ is None else [self.classes_]
+            loss = "categorical_crossentropy" if getattr(self, "_nnx_one_hot", False) else None
+            return ClassifierLabelEncoder(loss=loss, categories=categories)
+
+    class NnxKerasRegressor(KerasRegressor):
+        """KerasRegressor over a spec's network; see the module docstring."""
+
+        _routing_prefixes = prefixes
+
+        def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
+            def parent(x: Any, y_: Any, **kw: Any) -> Any:
+                return super(NnxKerasRegressor, self).fit(x, y_, sample_weight, **kw)
+
+            return _run_fit(self, parent, X, y, kwargs)
+
+        def _initialize_callbacks(self) -> None:
+            super()._initialize_callbacks()
+            ctx = getattr(self, "_nnx_fit", None)
+            if ctx is not None:
+                self._fit_callbacks = [*self._fit_callbacks, *ctx.callbacks()]
+
+    for cls in (NnxKerasClassifier, NnxKerasRegressor):
+        cls.__module__ = __name__
+        cls.__qualname__ = cls.__name__
+    return {cls.__name__: cls for cls in (NnxKerasClassifier, NnxKerasRegressor)}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("NnxKerasClassifier", "NnxKerasRegressor"):
+        return _classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_estimator(task: str, config: SearchConfig, base: dict[str, Any]) -> Any:
+    """The estimator for ``task`` with the shared config and each grid parameter's start value."""
+    cls = _classes()["NnxKerasClassifier" if task == "classification" else "NnxKerasRegressor"]
+    spec = _base_spec(json.dumps(config.spec, sort_keys=True))
+    params: dict[str, Any] = {
+        "epochs": spec.fit.epochs,
+        "batch_size": spec.fit.batch_size,
+        "shuffle": spec.fit.shuffle,
+        "optimizer": spec.compile.optimizer,
+        "verbose": 0,
+        CONFIG_PARAM: config.to_json(),
+    }
+    params.update(base)
+    return cls(model=build_keras_model, **params)

@@ -1,0 +1,268 @@
+"""The inside of a grid search: data, the scikit-learn search object, running it, the best model.
+
+:class:`SearchState` holds what one search session knows; :func:`fit_search` runs the
+scikit-learn search; :func:`evaluate_best` tests the refitted best candidate;
+:func:`failure_message` turns what went wrong into one clear sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnexplorer.core.errors import NnxError
+from nnexplorer.core.search_estimator import (
+    FOLD_PARAM,
+    FitFailed,
+    JournalScorer,
+    SearchConfig,
+    make_estimator,
+)
+from nnexplorer.core.search_space import (
+    STEP,
+    SearchSpace,
+    Workers,
+    build_space,
+    default_scoring,
+    make_cv,
+    plan_workers,
+)
+from nnexplorer.core.spec import ExperimentSpec, GridSpec
+from nnexplorer.core.training import describe_error
+
+SEARCH_NAMES = {
+    "grid": "GridSearchCV",
+    "random": "RandomizedSearchCV",
+    "halving": "HalvingGridSearchCV",
+}
+DEFAULT_STEPS_PER_EXECUTION = 8
+
+
+@dataclass
+class SearchState:
+    """What one search session knows; becomes summary.json."""
+
+    spec: ExperimentSpec
+    run_dir: Path
+    grid: GridSpec
+    options: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    prior: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: Any = None
+    x: Any = None
+    y: Any = None
+    space: SearchSpace | None = None
+    workers: Workers = field(default_factory=lambda: Workers(1, 1, 0))
+    scoring: str = "accuracy"
+    seed: int = 0
+    cv: Any = None
+    search: Any = None
+    device: str = "CPU"
+    versions: dict[str, str] = field(default_factory=dict)
+    search_seconds: float = 0.0
+    best_params: dict[str, Any] | None = None
+    best_score: float | None = None
+    best_model: Any = None
+    test_metrics: dict[str, Any] = field(default_factory=dict)
+    test_score: float | None = None
+    n_params: int = 0
+    epochs_completed: int = 0
+
+    @property
+    def search_name(self) -> str:
+        """The scikit-learn class that runs the search."""
+        return SEARCH_NAMES.get(self.grid.search, "GridSearchCV")
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        """A fold finished (called by the tailer)."""
+        self.records[str(record.get("key"))] = record
+
+    def prepare(self) -> None:
+        """Load the data, detect devices, build the space and the scikit-learn search."""
+        from nnexplorer import __version__
+        from nnexplorer.core import building, datasets
+
+        spec = self.spec
+        self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
+        self.device = building.configure_devices()
+        devices = building.describe_devices()
+        self.versions = {**devices["versions"], "nnexplorer": __version__}
+        data = datasets.load_dataset(spec.data, spec.experiment.seed)
+        self.data = data
+        if data.x_val is not None:  # the folds make their own validation sets
+            self.x = np.concatenate([data.x_train, data.x_val])
+            self.y = np.concatenate([data.y_train, data.y_val])
+        else:
+            self.x, self.y = data.x_train, data.y_train
+        self.space = build_space(spec, self.seed)
+        self.scoring = self.grid.scoring or default_scoring(data.task)
+        self.cv = make_cv(data.task, self.grid.cv, self.seed)
+        n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
+        n_fits = self.space.n_candidates * self.grid.cv
+        self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]))
+        self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
+
+    def _config(self) -> SearchConfig:
+        assert self.space is not None
+        spe = self.options.get("spe") or DEFAULT_STEPS_PER_EXECUTION
+        return SearchConfig(
+            spec=_without_grid(self.spec),
+            keys={name: key for key, name in self.space.names.items()},
+            candidates=list(self.space.index),
+            run_dir=str(self.run_dir),
+            session=f"{time.time():.6f}-{secrets.token_hex(4)}",
+            n_folds=self.grid.cv,
+            threads=self.workers.threads if self.workers.n_jobs > 1 else 0,
+            gpus=self.workers.gpus,
+            reuse=bool(self.options.get("reuse", True)),
+            steps_per_execution=int(spe),
+        )
+
+    def _make_search(self, scaler: Any) -> Any:
+        from sklearn.pipeline import Pipeline
+
+        assert self.space is not None
+        start = {name: None for name in self.space.names.values() if name.startswith("nnx__")}
+        net = make_estimator(self.data.task, self._config(), start)
+        pipeline = Pipeline(
+            [("scale", scaler if scaler is not None else "passthrough"), (STEP, net)]
+        )
+        common: dict[str, Any] = {
+            "scoring": JournalScorer(self.scoring),
+            "cv": self.cv,
+            "n_jobs": self.workers.n_jobs,
+            "refit": True,
+            "error_score": math.nan,
+            "return_train_score": False,
+        }
+        grid = self.space.param_grid
+        if self.grid.search == "random":
+            from sklearn.model_selection import RandomizedSearchCV
+
+            return RandomizedSearchCV(
+                pipeline, grid, n_iter=self.space.n_iter, random_state=self.seed, **common
+            )
+        if self.grid.search == "halving":
+            from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+            from sklearn.model_selection import HalvingGridSearchCV
+
+            return HalvingGridSearchCV(
+                pipeline, grid, factor=self.grid.factor, random_state=self.seed, **common
+            )
+        from sklearn.model_selection import GridSearchCV
+
+        return GridSearchCV(pipeline, grid, **common)
+
+    def known_failure(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a failure with a clear message of its own (no traceback needed)."""
+        return isinstance(exc, NnxError | FitFailed) or _worker_died(exc) or _all_failed(exc)
+
+    def summary(self, status: str, message: str) -> dict[str, Any]:
+        """summary.json without the best-candidate fields."""
+        done = list(self.records.values())
+        space = self.space
+        return {
+            "status": status,
+            "mode": "grid",
+            "run_id": self.run_dir.name,
+            "name": self.spec.experiment.name,
+            "search": self.grid.search,
+            "scoring": self.scoring,
+            "cv": self.grid.cv,
+            "n_candidates": space.n_candidates if space else 0,
+            "n_folds": self.grid.cv,
+            "grid_size": space.grid_size if space else 0,
+            "fits_done": len(done),
+            "fits_reused": len(self.prior),
+            "fits_failed": sum(r.get("status") != "completed" for r in done),
+            "epochs_completed": self.epochs_completed,
+            "test_metrics": self.test_metrics,
+            "test_score": self.test_score,
+            "wall_seconds": round(time.perf_counter() - self.started, 3),
+            "search_seconds": round(self.search_seconds, 3),
+            "train_seconds": round(sum(float(r.get("fit_time") or 0) for r in done), 3),
+            "n_jobs": self.workers.n_jobs,
+            "threads_per_worker": self.workers.threads,
+            "n_params": self.n_params,
+            "device": self.device,
+            "versions": self.versions,
+            "message": message,
+        }
+
+
+def _without_grid(spec: ExperimentSpec) -> dict[str, Any]:
+    data = spec.to_dict()
+    data.pop("grid", None)
+    return data
+
+
+def test_fold_of(cv: Any, x: Any, y: Any) -> np.ndarray:
+    """Each row's test fold under ``cv``."""
+    folds = np.full(len(x), -1, dtype=np.int64)
+    for index, (_, test) in enumerate(cv.split(x, y)):
+        folds[test] = index
+    return folds
+
+
+def fit_search(state: SearchState) -> None:
+    """Run the scikit-learn search (blocking); note the best candidate."""
+    assert state.space is not None
+    folds = test_fold_of(state.cv, state.x, state.y)
+    state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
+    state.best_params = state.space.grid_params(state.search.best_params_)
+    state.best_score = float(state.search.best_score_)
+
+
+def evaluate_best(state: SearchState) -> None:
+    """Score the refitted best candidate on the test split."""
+    from sklearn.metrics import get_scorer
+
+    best = state.search.best_estimator_
+    data = state.data
+    state.test_score = float(get_scorer(state.scoring)(best, data.x_test, data.y_test))
+    net = best.steps[-1][1]
+    model = net.model_
+    x_test = best[:-1].transform(data.x_test)
+    y_test = net.target_encoder_.transform(data.y_test)
+    scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    state.test_metrics = {k: float(v) for k, v in scores.items()}
+    state.best_model = model
+    state.n_params = int(model.count_params())
+    ctx = getattr(net, "_nnx_fit", None)
+    state.epochs_completed = int(getattr(getattr(ctx, "callback", None), "epochs_completed", 0))
+
+
+def _worker_died(exc: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, BrokenProcessPool) or "TerminatedWorkerError" in names
+
+
+def _all_failed(exc: BaseException) -> bool:
+    return isinstance(exc, ValueError) and "fits failed" in str(exc)
+
+
+def failure_message(exc: BaseException, state: SearchState) -> str:
+    """One clear message for what ended the search."""
+    done = len(state.records)
+    kept = f"{done} finished fit(s) are kept in the journal (fits.jsonl)"
+    if _worker_died(exc):
+        return (
+            "a worker process died (killed by the operating system, perhaps out of memory); "
+            f"{kept}; continue with --resume {state.run_dir}"
+        )
+    if _all_failed(exc):
+        reasons = sorted({str(r.get("reason") or "") for r in state.records.values()} - {""})
+        shown = "; ".join(reasons[:3]) or describe_error(exc)
+        return f"every candidate failed ({len(state.records)} fits): {shown}"
+    if isinstance(exc, FitFailed):
+        return f"the best candidate failed when refitted on the whole training split: {exc}"
+    return describe_error(exc)
