@@ -107,7 +107,8 @@ def _head_spec(data: dict[str, Any]) -> ExperimentSpec:
     return ExperimentSpec()
 
 
-def _label(layer: Mapping[str, Any]) -> str:
+def layer_label(layer: Mapping[str, Any]) -> str:
+    """One line such as ``Dense 128 relu he_normal``, also for a layer that is not valid."""
     kind = layer.get("type", "dense")
     model = DropoutLayer if kind == "dropout" else DenseLayer
     try:
@@ -151,12 +152,12 @@ def layer_table(
             width = None
             continue
         if layer.get("type", "dense") == "dropout":
-            rows.append(LayerRow(index, _label(layer), _shape(width), 0, "dropout"))
+            rows.append(LayerRow(index, layer_label(layer), _shape(width), 0, "dropout"))
             continue
         units = _whole(layer.get("units", DenseLayer().units))
         bias = layer.get("use_bias", True) is not False
         params = _dense_params(width, units, bias)
-        rows.append(LayerRow(index, _label(layer), _shape(units), params, "dense"))
+        rows.append(LayerRow(index, layer_label(layer), _shape(units), params, "dense"))
         width = units
     rows.append(_output_row(data, len(rows), width, n_classes, task))
     return rows
