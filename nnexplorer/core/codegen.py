@@ -195,10 +195,11 @@ def export_script(spec: ExperimentSpec) -> str:
             "        train()",
         ]
     seed = spec.experiment.seed
+    seed_line = f"SEED = {seed!r}  # the experiment's seed: splits, initial weights, dropout repeat"
     parts = [
         _docstring(spec, has_grid),
         imports_block(imports),
-        f"SEED = {seed!r}  # the experiment's seed: splits, initial weights and dropout repeat",
+        "\n".join([seed_line, *data.constants]),
         *functions,
         "\n".join(main),
     ]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.codegen_text import Call, function, layout, literal
+from nnexplorer.core.codegen_text import WIDTH, Call, function, layout, literal
 from nnexplorer.core.spec import ExperimentSpec
 
 # Task and number of classes of the built-in sources, known without loading them.
@@ -43,7 +43,16 @@ class DataCode:
     has_validation: bool
     scaler: str | None  # StandardScaler, MinMaxScaler or None
     imports: set[str] = field(default_factory=set)
+    constants: list[str] = field(default_factory=list)  # module-level lines such as DATA_FILE
     functions: list[str] = field(default_factory=list)
+
+    def constant(self, name: str, value: str) -> str:
+        """Add ``NAME = "value"`` (a path, say) at the top of the script; return ``NAME``."""
+        line = f"{name} = {literal(value)}"
+        if len(line) > WIDTH:
+            line = f"{name} = (\n    {literal(value)}\n)"
+        self.constants.append(line)
+        return name
 
 
 def task_and_classes(spec: ExperimentSpec) -> tuple[str, int]:
@@ -73,7 +82,7 @@ def data_code(spec: ExperimentSpec) -> DataCode:
         scaler=_SCALERS.get(data.standardize),
         imports={"import numpy as np", "from sklearn.model_selection import train_test_split"},
     )
-    load, own_test = _loader(spec, task, code.imports)
+    load, own_test = _loader(spec, task, code)
     code.functions.append(load)
     code.functions.append(_splits(spec, task, own_test))
     if code.scaler:
@@ -85,8 +94,9 @@ def data_code(spec: ExperimentSpec) -> DataCode:
 # --------------------------------------------------------------------------- loading
 
 
-def _loader(spec: ExperimentSpec, task: str, imports: set[str]) -> tuple[str, bool]:
+def _loader(spec: ExperimentSpec, task: str, code: DataCode) -> tuple[str, bool]:
     """The ``load_data`` function and whether the source brings its own test split."""
+    imports = code.imports
     data = spec.data
     kind, name = data.kind, data.name
     if kind == "sklearn":
@@ -107,7 +117,7 @@ def _loader(spec: ExperimentSpec, task: str, imports: set[str]) -> tuple[str, bo
         imports.update({"import gzip", "import struct"})
         body = _fashion_body() + _finish(task, True, "")
         return _READ_IDX + "\n\n" + _function("load_data", _FASHION_DOC, body), True
-    return _file_loader(spec, task, imports)
+    return _file_loader(spec, task, code)
 
 
 def _synthetic_call(spec: ExperimentSpec) -> tuple[str, str]:
@@ -163,13 +173,13 @@ _MNIST_DOC = "MNIST from keras' local cache (keras.datasets.mnist.load_data() do
 _FASHION_DOC = "Fashion-MNIST from keras' local cache: four gzipped IDX files."
 
 
-def _keras_home() -> str:
-    return 'os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras"))'
+_KERAS_HOME = 'home = os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras"))'
 
 
 def _mnist_body() -> list[str]:
     return [
-        f'path = os.path.join({_keras_home()}, "datasets", "mnist.npz")',
+        _KERAS_HOME,
+        'path = os.path.join(home, "datasets", "mnist.npz")',
         "with np.load(path) as arrays:",
         '    x, y = arrays["x_train"], arrays["y_train"]',
         '    x_test, y_test = arrays["x_test"], arrays["y_test"]',
@@ -178,7 +188,8 @@ def _mnist_body() -> list[str]:
 
 def _fashion_body() -> list[str]:
     return [
-        f'folder = os.path.join({_keras_home()}, "datasets", "fashion-mnist")',
+        _KERAS_HOME,
+        'folder = os.path.join(home, "datasets", "fashion-mnist")',
         'x = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))',
         'y = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))',
         'x_test = read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"))',
@@ -198,23 +209,24 @@ _READ_IDX = '''def read_idx(path):
     return np.frombuffer(blob, dtype, offset=4 + 4 * ndim).reshape(shape)'''
 
 
-def _file_loader(spec: ExperimentSpec, task: str, imports: set[str]) -> tuple[str, bool]:
+def _file_loader(spec: ExperimentSpec, task: str, code: DataCode) -> tuple[str, bool]:
     from nnexplorer.core.datasets import load_dataset
 
+    imports = code.imports
     data = spec.data
     meta = load_dataset(data, spec.experiment.seed).meta
     fmt = meta.get("format", data.format)
     encode = "" if task == "regression" else "single"
     if fmt == "csv":
         imports.add("import csv")
-        return _csv_loader(spec, meta, task, imports), False
+        return _csv_loader(spec, meta, task, code), False
     if fmt == "npz":
         with np.load(meta["file"]) as archive:
             keys = {k.lower(): k for k in archive.files}
         pair = ("x_train", "y_train") if "x_train" in keys else ("x", "y")
         own_test = "x_test" in keys
         body = [
-            f"with np.load({literal(meta['file'])}) as arrays:",
+            f"with np.load({code.constant('DATA_FILE', meta['file'])}) as arrays:",
             f"    x, y = arrays[{literal(keys[pair[0]])}], arrays[{literal(keys[pair[1]])}]",
         ]
         if own_test:
@@ -226,10 +238,19 @@ def _file_loader(spec: ExperimentSpec, task: str, imports: set[str]) -> tuple[st
         return _function("load_data", doc, body + _finish(task, own_test, encode)), own_test
     imports.update({"import gzip", "import struct"})
     images, labels, test = _idx_paths(meta)
-    body = [f"x, y = read_idx({literal(str(images))}), read_idx({literal(str(labels))})"]
-    if test:
-        images_test, labels_test = literal(str(test[0])), literal(str(test[1]))
-        body.append(f"x_test, y_test = read_idx({images_test}), read_idx({labels_test})")
+    if test is None:
+        images_file = code.constant("IMAGES_FILE", str(images))
+        labels_file = code.constant("LABELS_FILE", str(labels))
+        body = [f"x, y = read_idx({images_file}), read_idx({labels_file})"]
+    else:
+        imports.add("import os")
+        folder = code.constant("DATA_FOLDER", str(images.parent))
+        body = [
+            f"{name} = read_idx(os.path.join({folder}, {literal(path.name)}))"
+            for name, path in zip(
+                ("x", "y", "x_test", "y_test"), (images, labels, *test), strict=True
+            )
+        ]
     encode = "joint" if test and encode else encode
     doc = "Images and labels from IDX files (the MNIST distribution format)."
     loader = _function("load_data", doc, body + _finish(task, bool(test), encode))
@@ -247,7 +268,7 @@ def _one_hot_to_labels(own_test: bool) -> list[str]:
 
 
 def _idx_paths(meta: dict) -> tuple[Path, Path, tuple[Path, Path] | None]:
-    """Images, labels and (for an MNIST folder) the test files the run read."""
+    """Images, labels and (for an MNIST folder with t10k files) the test files the run read."""
     source = Path(meta["file"])
     if "labels" in meta:
         return source, Path(meta["labels"]), None
@@ -265,17 +286,20 @@ def _idx_paths(meta: dict) -> tuple[Path, Path, tuple[Path, Path] | None]:
     return train[0], train[1], (test[0], test[1]) if has_test else None  # type: ignore[return-value]
 
 
-def _csv_loader(spec: ExperimentSpec, meta: dict, task: str, imports: set[str]) -> str:
+def _csv_loader(spec: ExperimentSpec, meta: dict, task: str, code: DataCode) -> str:
     data = spec.data
     path = meta["file"]
-    gz = path.endswith(".gz")
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    code.imports.add("import contextlib")
     if gz:
-        imports.add("import gzip")
-    opener = "gzip.open" if gz else "open"
+        code.imports.add("import gzip")
+    opener = 'gzip.open(DATA_FILE, "rt", ' if gz else "open(DATA_FILE, "
+    code.constant("DATA_FILE", path)
     target = meta.get("target")
     column = f"header.index({literal(target)})" if data.header else str(int(str(target)[3:]))
     body = [
-        f'with {opener}({literal(path)}, "rt", encoding="utf-8-sig", newline="") as fh:',
+        f'with {opener}encoding="utf-8-sig", newline="") as fh:',
         f"    reader = csv.reader(fh, delimiter={literal(data.delimiter)})",
         "    rows = [row for row in reader if any(cell.strip() for cell in row)]",
     ]
@@ -285,10 +309,8 @@ def _csv_loader(spec: ExperimentSpec, meta: dict, task: str, imports: set[str]) 
         f"target = {column}",
         "x = np.array([[float(v) for i, v in enumerate(r) if i != target] for r in rows])",
         "y = np.array([r[target].strip() for r in rows])",
-        "try:",
-        "    y = y.astype(np.float64)  # numeric targets sort as numbers",
-        "except ValueError:",
-        "    pass  # text labels",
+        "with contextlib.suppress(ValueError):  # text labels stay text",
+        "    y = y.astype(np.float64)  # numeric labels sort as numbers",
     ]
     encode = "" if task == "regression" else "single"
     doc = f"Rows of a CSV file: column {literal(target)} is the target, the others features."

@@ -15,7 +15,7 @@ from typing import Any
 from nnexplorer.core.building import Recipe
 
 WIDTH = 100
-_STDLIB = {"csv", "gzip", "os", "struct", "sys"}
+_STDLIB = {"contextlib", "csv", "gzip", "os", "struct", "sys"}
 # Keyword arguments equal to Keras' own defaults, left out of the script to keep it short.
 _DEFAULTS = {("layers.Dense", "use_bias"): True, ("constraints.MaxNorm", "axis"): 0}
 _DEFAULT_KEYS = {"layers.Dense": ("use_bias",), "constraints.MaxNorm": ("axis",)}
