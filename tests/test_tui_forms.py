@@ -263,6 +263,29 @@ async def test_unknown_data_shape_shows_question_marks(digits):
         assert "?" in str(app.widget.query_one(".layer-total").render())
 
 
+async def test_load_of_other_sections_keeps_selection_and_updates_shapes(digits):
+    app = Host(LayerStack(), digits)
+    async with app.run_test(size=(80, 24)) as pilot:
+        stack = app.widget
+        stack.query_one(LayerTable).focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        data = copy.deepcopy(app.draft.data)
+        data["data"]["source"] = "sklearn:iris"
+        stack.load(data)
+        await pilot.pause()
+        assert stack.selected == 2
+        assert stack.rows[0].params == 4 * 128 + 128
+        assert stack.rows[-1].label == "Output 3 softmax"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is field(app, "units").control
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is stack.query_one(LayerTable)
+        assert app.posted == []
+
+
 # ---------------------------------------------------------------------- data form
 
 

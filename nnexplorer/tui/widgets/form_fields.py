@@ -385,15 +385,18 @@ class FieldForm(VerticalScroll):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         """Mark the fields named in ``problems`` invalid with the reason; clear the others."""
+        if not self.fields():
+            return  # not composed yet: the app shows problems again after every edit
         per_field: dict[str, list[str]] = {}
         loose: list[str] = []
         shown = {f.key: f for f in self.fields() if self.is_shown(f)}
         for key, message in self.mine(problems).items():
-            target = self._field_for(key, shown)
+            mapped = self.PROBLEM_FIELDS.get(key, key)
+            target = self._field_for(mapped, shown)
             if target is None:
                 loose.append(f"{self.prefix}{key}: {message}" if key else message)
             else:
-                extra = key.removeprefix(target).lstrip(".")
+                extra = mapped.removeprefix(target).lstrip(".")
                 per_field.setdefault(target, []).append(f"{extra}: {message}" if extra else message)
         for field in self.fields():
             field.show_problem("; ".join(per_field.get(field.key, [])) or None)
@@ -402,7 +405,6 @@ class FieldForm(VerticalScroll):
         label.set_class(bool(loose), "-shown")
 
     def _field_for(self, key: str, shown: dict[str, FormField]) -> str | None:
-        key = self.PROBLEM_FIELDS.get(key, key)
         parts = key.split(".")
         for end in range(len(parts), 0, -1):
             candidate = ".".join(parts[:end])

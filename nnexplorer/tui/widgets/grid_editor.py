@@ -42,8 +42,8 @@ class GridRow(Vertical):
     DEFAULT_CSS = """
     GridRow { height: auto; }
     GridRow > Horizontal { height: auto; }
-    GridRow .grid-key { width: 2fr; }
-    GridRow .grid-values { width: 3fr; margin: 0 0 0 1; }
+    GridRow .grid-key { width: 1fr; }
+    GridRow .grid-values { width: 1fr; margin: 0 0 0 1; }
     GridRow Button { min-width: 3; width: 3; margin: 0 0 0 1; }
     GridRow > .grid-problem { display: none; color: $text-error; width: 1fr; }
     GridRow.-problem > .grid-problem { display: block; }

@@ -13,7 +13,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label
 
-from nnexplorer.core.shapes import LayerRow, table_for, total_params
+from nnexplorer.core.shapes import LayerRow, dataset_shape, table_for, total_params
+from nnexplorer.core.spec import DataSpec
 from nnexplorer.tui.draft import apply_path, problem_key
 from nnexplorer.tui.messages import FieldEdited, LayersEdited
 from nnexplorer.tui.widgets.layer_form import LayerForm
@@ -64,10 +65,15 @@ class LayerStack(Vertical):
     LayerStack { height: 1fr; }
     LayerStack > LayerTable { height: auto; max-height: 45%; }
     LayerStack > .layer-total { color: $text-muted; width: 1fr; padding: 0 1; }
-    LayerStack > .layer-problems { display: none; color: $text-error; width: 1fr; padding: 0 1; }
+    LayerStack > .layer-problems {
+        display: none; color: $text-error; width: 1fr; padding: 0 1; max-height: 3;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     LayerStack > .layer-problems.-shown { display: block; }
     LayerStack > LayerForm { height: 1fr; border-top: solid $panel-lighten-2; }
     """
+
+    BINDINGS = [Binding("escape", "focus_table", "Layer list", show=False)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -88,6 +94,12 @@ class LayerStack(Vertical):
     def on_mount(self) -> None:
         self._refresh_table()
         self._show_selected()
+        if self._raw_problems:
+            self.show_problems(self._raw_problems)
+
+    def action_focus_table(self) -> None:
+        """Back from the form to the layer list."""
+        self.table.focus()
 
     @property
     def table(self) -> LayerTable:
@@ -131,6 +143,8 @@ class LayerStack(Vertical):
             problem_key(p): m for p, m in problems.items() if problem_key(p).startswith("layers")
         }
         self._raw_problems = {p: m for p, m in problems.items() if p.startswith("layers")}
+        if not self.is_mounted:
+            return
         self.form.show_problems(problems)
         self._list_other_problems()
         self._refresh_table()
@@ -183,8 +197,9 @@ class LayerStack(Vertical):
             table.move_cursor(row=self.selected, animate=False)
         total = total_params(self._rows)
         text = f"Total parameters: {'?' if total is None else f'{total:,}'}"
-        if self._rows[0].kind == "dense" and self._rows[0].params is None:
-            text += " (input size known once the data loads)"
+        data = self._data.get("data")
+        if dataset_shape(data if isinstance(data, dict) else DataSpec().source) is None:
+            text += " (sizes known once the data loads)"
         self.query_one(".layer-total", Label).update(text)
 
     def on_resize(self) -> None:
