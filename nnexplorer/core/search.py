@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.errors import RunError
 from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.search_estimator import FitCancelled
@@ -124,8 +123,6 @@ def _start(
     """Load the data, lay out the search, announce it; the running tailer."""
     run_id = state.run_dir.name
     spec = state.spec
-    if resume and not (state.run_dir / "preset.toml").is_file():
-        raise RunError(f"{state.run_dir} is not a run folder: cannot resume it")
     state.prior = prepare_fits(state.run_dir, resume)
     state.records = dict(state.prior)
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
@@ -163,6 +160,8 @@ def _start(
             ),
         )
     )
+    if resume and not state.prior:
+        out(LogEvent(run_id=run_id, message="resuming: no finished fits found, starting over"))
     if state.prior:
         out(
             LogEvent(

@@ -1,0 +1,261 @@
+"""Grid searches end to end on tiny data: events, records, faults, cancel and resume.
+
+Every test really trains (iris, a Dense layer of a few units, 1-2 epochs, 2 folds).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from nnexplorer.core.events import CandidateFinished, EpochEnded, RunFinished
+from nnexplorer.core.spec import validate_spec
+
+pytestmark = pytest.mark.slow
+
+
+def grid_spec(tiny_spec_data: dict, params: dict, **grid) -> object:
+    data = json.loads(json.dumps(tiny_spec_data))
+    data["grid"] = {"cv": 2, "n_jobs": 1, "params": params, **grid}
+    return validate_spec(data)
+
+
+def run(spec, run_dir: Path, **kwargs):
+    from nnexplorer.core.search import grid_search
+
+    events: list = []
+    result = grid_search(spec, run_dir, events.append, **kwargs)
+    return result, events
+
+
+def grid_rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "grid.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def journal(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "fits.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+GRID_2X2 = {"layers.0.units": [4, 8], "optimizer__learning_rate": [0.01, 0.05]}
+
+
+def test_2x2_grid_end_to_end(tiny_spec_data, tmp_path):
+    spec = grid_spec(tiny_spec_data, GRID_2X2)
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    started = events[[e.type for e in events].index("run_started")]
+    assert (started.mode, started.n_candidates, started.n_folds) == ("grid", 4, 2)
+    # every fit's epochs reached this emit, tagged with candidate and fold
+    epochs = Counter((e.candidate, e.fold) for e in events if isinstance(e, EpochEnded))
+    cv_epochs = {key: n for key, n in epochs.items() if key[1] is not None}
+    assert cv_epochs == {(c, f): 2 for c in range(4) for f in range(2)}
+    assert sum(n for key, n in epochs.items() if key[1] is None) == 2  # the refit
+    finished = [e for e in events if isinstance(e, CandidateFinished)]
+    per_fold = {(e.candidate, e.fold) for e in finished if e.fold is not None}
+    assert per_fold == {(c, f) for c in range(4) for f in range(2)}
+    overall = {e.candidate: e for e in finished if e.fold is None}
+    assert sorted(overall) == [0, 1, 2, 3]
+    assert all(e.status == "completed" and e.std_score is not None for e in overall.values())
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
+
+    run_dir = tmp_path / "run"
+    rows = grid_rows(run_dir)
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    assert set(rows[0]) >= {"layers.0.units", "optimizer__learning_rate", "mean_test_score"}
+    assert {(r["layers.0.units"], r["optimizer__learning_rate"]) for r in rows} == {
+        ("4", "0.01"),
+        ("4", "0.05"),
+        ("8", "0.01"),
+        ("8", "0.05"),
+    }
+    assert all(r["status"] == "completed" and r["std_test_score"] for r in rows)
+    scores = [float(r["mean_test_score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["mode"] == "grid"
+    assert summary["n_candidates"] == 4
+    assert summary["best_score"] == pytest.approx(scores[0])
+    assert summary["best_params"] == {
+        "layers.0.units": int(rows[0]["layers.0.units"]),
+        "optimizer__learning_rate": float(rows[0]["optimizer__learning_rate"]),
+    }
+    assert summary["best_params"] == overall_best(overall)
+    assert set(summary["test_metrics"]) >= {"loss", "accuracy"}
+    assert (run_dir / "model.keras").is_file()
+    assert len(journal(run_dir)) == 8
+    assert (run_dir / "history.csv").read_text().startswith("epoch,candidate,fold")
+
+
+def overall_best(overall: dict) -> dict:
+    best = max(overall.values(), key=lambda e: (e.score, -e.candidate))
+    return best.params
+
+
+def test_n_jobs_2_runs_fits_in_worker_processes(tiny_spec_data, tmp_path):
+    spec = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=2)
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    assert result.summary["n_jobs"] == 2
+    pairs = {(e.candidate, e.fold) for e in events if isinstance(e, EpochEnded)}
+    assert {(c, f) for c in range(4) for f in range(2)} <= pairs
+    records = journal(tmp_path / "run")
+    assert len(records) == 8
+    pids = {r["pid"] for r in records}
+    assert os.getpid() not in pids  # the fits ran in loky workers
+    # the same search in this process scores the same: per-worker threads change nothing
+    spec1 = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=1)
+    result1, _ = run(spec1, tmp_path / "run1")
+    scores2 = {r["candidate"]: float(r["mean_test_score"]) for r in grid_rows(tmp_path / "run")}
+    scores1 = {r["candidate"]: float(r["mean_test_score"]) for r in grid_rows(tmp_path / "run1")}
+    assert scores1 == pytest.approx(scores2, abs=1e-6)
+    assert result1.best_params == result.best_params
+
+
+DIVERGING = {"compile.optimizer": ["sgd"], "optimizer__learning_rate": [0.05, 100.0]}
+
+
+def test_diverging_candidate_fails_and_search_goes_on(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["epochs"] = 3
+    spec = grid_spec(tiny_spec_data, DIVERGING)
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    assert result.best_params["optimizer__learning_rate"] == 0.05
+    overall = {
+        e.candidate: e for e in events if isinstance(e, CandidateFinished) and e.fold is None
+    }
+    assert overall[1].status == "failed" and "diverged" in overall[1].reason
+    assert overall[0].status == "completed"
+    rows = {r["candidate"]: r for r in grid_rows(tmp_path / "run")}
+    assert rows["1"]["status"] == "failed" and rows["1"]["mean_test_score"] == ""
+    assert "learning rate" in rows["1"]["reason"]
+    assert rows["0"]["rank"] == "1"
+    assert result.summary["n_failed_candidates"] == 1
+
+
+def test_all_failing_grid_is_one_clear_failure(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["epochs"] = 3
+    spec = grid_spec(
+        tiny_spec_data,
+        {
+            "compile.optimizer": ["sgd"],
+            "optimizer__learning_rate": [100.0],
+            "layers.0.units": [8, 16],
+        },
+    )
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "failed"
+    assert result.message.startswith("every candidate failed")
+    assert "diverged" in result.message
+    finished = [e for e in events if isinstance(e, RunFinished)]
+    assert len(finished) == 1 and finished[0].status == "failed"
+    rows = grid_rows(tmp_path / "run")
+    assert len(rows) == 2 and all(r["status"] == "failed" for r in rows)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
+
+
+def _cancel_after_first_candidate(cancel: threading.Event, events: list):
+    def emit(event):
+        events.append(event)
+        if isinstance(event, CandidateFinished) and event.fold is None:
+            cancel.set()
+
+    return emit
+
+
+def test_cancel_keeps_finished_fits_and_resume_completes(tiny_spec_data, tmp_path):
+    from nnexplorer.core.search import grid_search
+
+    tiny_spec_data["fit"]["epochs"] = 3
+    spec = grid_spec(tiny_spec_data, GRID_2X2)
+    run_dir = tmp_path / "run"
+    cancel, first = threading.Event(), []
+    result = grid_search(spec, run_dir, _cancel_after_first_candidate(cancel, first), cancel)
+    assert result.status == "cancelled"
+    assert result.exit_code == 130
+    kept = journal(run_dir)
+    assert 2 <= len(kept) < 8  # candidate 0's folds at least, not everything
+    assert all(r["status"] == "completed" for r in kept)
+    rows = grid_rows(run_dir)
+    assert len(rows) == 4 and {r["status"] for r in rows} >= {"completed", "pending"}
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "cancelled"
+
+    done_before = {(r["candidate"], r["fold"]) for r in kept}
+    result2, events = run(spec, run_dir, resume=True)
+    assert result2.status == "completed", result2.message
+    trained = {(e.candidate, e.fold) for e in events if isinstance(e, EpochEnded)}
+    assert not trained & done_before  # finished fits were not fitted again
+    assert trained >= {(c, f) for c in range(4) for f in range(2)} - done_before
+    final = journal(run_dir)
+    assert len(final) == 8 and len({r["key"] for r in final}) == 8
+    rows = grid_rows(run_dir)
+    assert len(rows) == 4 and all(r["status"] == "completed" for r in rows)
+    assert result2.summary["fits_reused"] == len(kept)
+    assert result2.summary["best_params"]
+
+
+def test_killed_worker_ends_search_with_clear_message(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["epochs"] = 20
+    spec = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=2)
+    run_dir = tmp_path / "run"
+    killed: list[int] = []
+
+    def emit(event):
+        if isinstance(event, CandidateFinished) and event.fold is not None and not killed:
+            pids = [r["pid"] for r in _fit_begins(run_dir) if r["pid"] != os.getpid()]
+            if pids:
+                killed.append(pids[-1])
+                os.kill(pids[-1], signal.SIGKILL)
+
+    from nnexplorer.core.search import grid_search
+
+    result = grid_search(spec, run_dir, emit)
+    assert killed
+    assert result.status == "failed"
+    assert "worker process died" in result.message and "--resume" in result.message
+    assert len(journal(run_dir)) >= 1  # the finished fit is kept
+    assert len(grid_rows(run_dir)) == 4
+
+
+def _fit_begins(run_dir: Path) -> list[dict]:
+    found = []
+    for path in (run_dir / "fits").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            if data.get("type") == "fit_begin":
+                found.append(data)
+    return found
+
+
+def test_random_search_evaluates_n_iter_candidates(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["epochs"] = 1
+    spec = grid_spec(tiny_spec_data, GRID_2X2, search="random", n_iter=2)
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    assert result.summary["search"] == "random" and result.summary["n_candidates"] == 2
+    assert len(grid_rows(tmp_path / "run")) == 2
+    assert "RandomizedSearchCV" in " ".join(e.message for e in events if e.type == "log")
+
+
+def test_halving_search_runs_rounds(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["epochs"] = 1
+    spec = grid_spec(tiny_spec_data, GRID_2X2, search="halving", factor=2)
+    result, events = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    assert result.summary["search"] == "halving"
+    assert "HalvingGridSearchCV" in " ".join(e.message for e in events if e.type == "log")
+    records = journal(tmp_path / "run")
+    sizes = sorted({r["n_train"] for r in records})
+    assert len(records) > 8 and sizes[0] < sizes[-1]  # later rounds train on more rows
+    rows = grid_rows(tmp_path / "run")
+    assert len(rows) == 4
+    best = rows[0]
+    assert {k: best[k] for k in GRID_2X2} == {k: str(v) for k, v in result.best_params.items()}
