@@ -308,10 +308,23 @@ def _engine(grid: bool) -> Callable[..., Any]:
     return train
 
 
-def _resume_dir(run_dir: str) -> Path:
+def _resume_dir(run_dir: str, spec: Any) -> Path:
+    """Check that ``run_dir`` holds an unfinished grid run of ``spec``."""
+    from nnexplorer.core.runs import load_run
+
     path = Path(run_dir).expanduser()
     if not (path / "preset.toml").is_file():
         raise NnxError(f"{path}: not a run directory (it has no preset.toml)")
+    record = load_run(path)
+    if record.mode != "grid":
+        raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
+    if record.summary and record.summary.get("status") == "completed":
+        raise NnxError(f"{path}: this grid run already completed; nothing to resume")
+    if record.spec.to_dict() != spec.to_dict():
+        raise NnxError(
+            f"{path}: recorded from a different experiment than the one given",
+            f"resume with the same preset and --set options, or with {path / 'preset.toml'}",
+        )
     return path
 
 
@@ -325,7 +338,7 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
     if resume is not None:
         if not grid:
             raise NnxError("--resume continues a grid run; add --grid")
-        run_dir = _resume_dir(resume)
+        run_dir = _resume_dir(resume, spec)
     else:
         run_dir = create_run_dir(runs_root(runs), spec, "grid" if grid else "train")
     cancel = threading.Event()
@@ -379,10 +392,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     """Open the explorer; without a terminal, run the preset headless instead."""
     from nnexplorer.core.presets import resolve_preset_path
+    from nnexplorer.core.runs import runs_root
 
     spec = _load(args.preset, args.overrides)
-    if args.runs:
-        os.environ["NNEXPLORER_RUNS"] = str(Path(args.runs).resolve())
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
@@ -393,7 +405,7 @@ def cmd_open(args: argparse.Namespace) -> int:
             raise
         note("the explorer is not available in this build: running the preset headless")
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
-    app = make_app(spec, resolve_preset_path(args.preset))
+    app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
     result = app.run()
     return int(result) if isinstance(result, int) else int(app.return_code or 0)
 

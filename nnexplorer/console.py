@@ -231,7 +231,7 @@ class RunRenderer:
         if event.level == "debug":
             return
         style = {"warning": "yellow", "error": "bold red"}.get(event.level, "dim")
-        self.console.print(Text(event.message, style=style))
+        self.console.print(Text(event.message, style=style), soft_wrap=not self.live_mode)
 
     def _on_run_finished(self, event: RunFinished) -> None:
         self.finished = event

@@ -211,6 +211,85 @@ def test_bundled_digits_by_name(runs_dir):
     assert summary["epochs_completed"] == 1
 
 
+TINY_GRID = (
+    TINY.replace("epochs = 2", "epochs = 1")
+    + """
+[grid]
+cv = 2
+n_jobs = 1
+
+[grid.params]
+"layers.0.units" = [4, 8]
+optimizer__learning_rate = [0.01, 0.02]
+"""
+)
+
+
+@pytest.mark.slow
+def test_grid_interrupted_then_resumed(tmp_path, runs_dir):
+    preset = tmp_path / "grid.toml"
+    preset.write_text(TINY_GRID, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnexplorer", "run", str(preset), "--grid", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = ev.from_json(line)
+            if isinstance(event, ev.CandidateFinished) and event.fold is not None:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-3000:]
+    assert ev.from_json(rest.splitlines()[-1]).status == "cancelled"
+    run_dir = _only_run(runs_dir)
+    assert f"partial run is in {run_dir}" in err
+
+    done = nnx("run", str(preset), "--grid", "--resume", str(run_dir))
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = read_summary(run_dir)
+    assert summary is not None and summary["status"] == "completed"
+    assert summary["n_candidates"] == 4
+    assert set(summary["best_params"]) == {"layers.0.units", "optimizer__learning_rate"}
+    assert "resuming:" in done.stdout
+    assert "Candidates" in done.stdout and "best params:" in done.stdout
+    assert (run_dir / "grid.csv").read_text("utf-8").count("\n") == 5  # header + 4 candidates
+
+
+def _fake_run(runs_dir: Path, mode: str, status: str | None) -> Path:
+    from nnexplorer.core.presets import load_preset
+    from nnexplorer.core.runs import create_run_dir, write_json_atomic
+
+    run_dir = create_run_dir(runs_dir, load_preset("digits"), mode)
+    if status:
+        write_json_atomic(run_dir / "summary.json", {"status": status, "mode": mode})
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "overrides", "expected"),
+    [
+        ("train", "cancelled", [], "only grid runs can be resumed"),
+        ("grid", "completed", [], "already completed"),
+        ("grid", "cancelled", ["--set", "fit.epochs=3"], "different experiment"),
+    ],
+)
+def test_resume_refuses_the_wrong_run(runs_dir, capsys, mode, status, overrides, expected):
+    run_dir = _fake_run(runs_dir, mode, status)
+    argv = ["run", "digits", "--grid", *overrides, "--resume", str(run_dir)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(run_dir) in err
+
+
 # --------------------------------------------------------------------------- fast commands
 
 
