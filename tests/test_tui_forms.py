@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,7 +16,8 @@ from nnexplorer.core.presets import load_preset
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import FieldEdited, GridEdited, LayersEdited
 from nnexplorer.tui.widgets.data_form import DataForm
-from nnexplorer.tui.widgets.form_fields import FormField
+from nnexplorer.tui.widgets.form_fields import FormField, parse_text
+from nnexplorer.tui.widgets.form_values import format_values, parse_values
 from nnexplorer.tui.widgets.grid_editor import GridEditor, GridRow
 from nnexplorer.tui.widgets.layer_stack import LayerStack, LayerTable
 from nnexplorer.tui.widgets.training_form import TrainingForm
@@ -484,3 +487,43 @@ async def test_panes_fit_and_scroll(digits, size):
             await pilot.pause()
             assert widget.outer_size.width == 46 and widget.outer_size.height <= 17
             assert app.posted == []
+
+
+def test_editor_modules_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "import nnexplorer.tui.draft, nnexplorer.tui.widgets.layer_stack\n"
+        "import nnexplorer.tui.widgets.data_form, nnexplorer.tui.widgets.training_form\n"
+        "import nnexplorer.tui.widgets.grid_editor\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.001, 0.01],
+        [64, 128],
+        ["relu", "tanh"],
+        [True, "true", "64", 64.0, 1e-05],
+        ["a,b", 'x"y', ""],
+        [[64, 32], [8]],
+        [{"name": "random_normal", "stddev": 0.1}],
+    ],
+)
+def test_grid_values_text_round_trip(values):
+    assert parse_values(format_values(values)) == values
+    assert [type(v) for v in parse_values(format_values(values))] == [type(v) for v in values]
+
+
+def test_parse_text_kinds():
+    assert parse_text("int", " 12 ", False) == (12, None)
+    assert parse_text("int", "1.5", False) == ("1.5", "'1.5' is not a whole number")
+    assert parse_text("float", "1e-3", False) == (0.001, None)
+    assert parse_text("float", "", True) == (None, None)
+    assert parse_text("float", "", False) == ("", "a value is required")
+    assert parse_text("list", "accuracy, auc,", False) == (["accuracy", "auc"], None)
+    assert parse_text("intstr", "2", True) == (2, None)
+    assert parse_text("intstr", "label", True) == ("label", None)

@@ -14,7 +14,8 @@ from nnexplorer.core import vocab
 from nnexplorer.core.shapes import dataset_shape
 from nnexplorer.core.spec import DataSpec
 from nnexplorer.tui.messages import FieldEdited
-from nnexplorer.tui.widgets.form_fields import FieldForm, FormField, choices_of
+from nnexplorer.tui.widgets.form_base import FieldForm, choices_of
+from nnexplorer.tui.widgets.form_fields import FormField
 
 FILE = "file:"
 SOURCE_CHOICES: list[tuple[str, str]] = [

@@ -16,7 +16,8 @@ from nnexplorer.core import vocab
 from nnexplorer.core.spec import GridSpec
 from nnexplorer.core.spec_paths import canonical_key
 from nnexplorer.tui.messages import GridEdited
-from nnexplorer.tui.widgets.form_fields import FieldForm, FormField, choices_of, lookup
+from nnexplorer.tui.widgets.form_base import FieldForm, choices_of, lookup
+from nnexplorer.tui.widgets.form_fields import FormField
 from nnexplorer.tui.widgets.form_values import format_values, parse_values
 
 COMMON_KEYS = (
@@ -132,6 +133,7 @@ class GridEditor(FieldForm):
         self._last: dict[str, Any] | None = None
         self._rows: list[GridRow] = []
         self._shown = False
+        self._offered: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="grid-fits", markup=False)
@@ -200,9 +202,13 @@ class GridEditor(FieldForm):
         return [*COMMON_KEYS, *(f"layers.{i}.units" for i in dense)]
 
     def _update_key_choices(self) -> None:
+        keys = self._keys()
+        if keys == self._offered:
+            return
+        self._offered = keys
         select = self.query_one("#grid-add-key", Select)
         with self.prevent(Select.Changed):
-            select.set_options(choices_of(self._keys()))
+            select.set_options(choices_of(keys))
 
     def grid(self) -> dict[str, Any] | None:
         """The ``[grid]`` table as shown (None when there is no grid)."""

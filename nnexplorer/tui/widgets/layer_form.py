@@ -14,7 +14,8 @@ from nnexplorer.core import vocab
 from nnexplorer.core.shapes import layer_label
 from nnexplorer.core.spec import DenseLayer, DropoutLayer
 from nnexplorer.tui.messages import FieldEdited
-from nnexplorer.tui.widgets.form_fields import FieldForm, FormField, choices_of, lookup
+from nnexplorer.tui.widgets.form_base import FieldForm, choices_of, lookup
+from nnexplorer.tui.widgets.form_fields import FormField
 
 INIT_PARAMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # parameter: (label, kind, choices)

@@ -13,7 +13,8 @@ from textual.widgets import Label
 from nnexplorer.core import vocab
 from nnexplorer.core.spec import CompileSpec, EarlyStoppingSpec, ExperimentInfo, FitSpec
 from nnexplorer.tui.messages import FieldEdited
-from nnexplorer.tui.widgets.form_fields import FieldForm, FormField, choices_of, lookup
+from nnexplorer.tui.widgets.form_base import FieldForm, choices_of, lookup
+from nnexplorer.tui.widgets.form_fields import FormField
 
 ON_OFF = [("on", True), ("off", False)]
 BOOL_OPTIONS = ("nesterov", "amsgrad", "centered")
