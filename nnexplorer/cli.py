@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from nnexplorer import __version__
 from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, Event
+from nnexplorer.headless import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    PROG,
+    error_line,
+    execute,
+    log_unexpected,
+    note,
+    report,
+)
 
-PROG = "nnexplorer"
-EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-STATUS_EXIT = {"completed": EXIT_OK, "diverged": 1, "failed": 1, "cancelled": EXIT_INTERRUPTED}
 COMMANDS = ("run", "validate", "presets", "export", "runs")
 
 _MAIN_HELP = """\
@@ -173,38 +177,6 @@ def open_parser() -> Parser:
     return parser
 
 
-# --------------------------------------------------------------------------- messages
-
-
-def error_line(message: str, stream: TextIO | None = None) -> None:
-    """Write ``nnexplorer: error: <message>`` to stderr."""
-    print(f"{PROG}: error: {message}", file=stream or sys.stderr, flush=True)
-
-
-def report(error: NnxError) -> None:
-    """One stderr line per problem of ``error``."""
-    for line in error.lines():
-        error_line(line)
-
-
-def note(message: str) -> None:
-    """A human message on stderr (stdout may carry JSON lines)."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def _log_unexpected(where: Path | None) -> Path:
-    """Write the traceback of the exception being handled to a log file; return its path."""
-    if where is None:
-        from platformdirs import user_log_path
-
-        where = user_log_path(PROG)
-    where.mkdir(parents=True, exist_ok=True)
-    log = where / "error.log"
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(traceback.format_exc())
-    return log
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -230,7 +202,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from nnexplorer.console import make_console, presets_table
+    from nnexplorer.console import make_console
+    from nnexplorer.console_tables import presets_table
     from nnexplorer.core.presets import bundled_presets
 
     make_console().print(presets_table(bundled_presets()))
@@ -251,7 +224,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from nnexplorer.console import make_console, runs_table
+    from nnexplorer.console import make_console
+    from nnexplorer.console_tables import runs_table
     from nnexplorer.core.runs import list_runs, runs_root
 
     root = runs_root(args.runs)
@@ -262,126 +236,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     console.print(runs_table(records, root))
     return EXIT_OK
-
-
-class JsonLines:
-    """An emit function that writes each event as one JSON line (thread-safe)."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        line = event.to_json() + "\n"
-        with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
-
-
-@contextmanager
-def sigint_cancels(cancel: threading.Event) -> Iterator[None]:
-    """While inside, Ctrl-C sets ``cancel``; a second Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        note("stopping after the current batch (Ctrl-C again to quit at once)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _engine(grid: bool) -> Callable[..., Any]:
-    if grid:
-        from nnexplorer.core.search import grid_search
-
-        return grid_search
-    from nnexplorer.core.training import train
-
-    return train
-
-
-def _resume_dir(run_dir: str, spec: Any) -> Path:
-    """Check that ``run_dir`` holds an unfinished grid run of ``spec``."""
-    from nnexplorer.core.runs import load_run
-
-    path = Path(run_dir).expanduser()
-    if not (path / "preset.toml").is_file():
-        raise NnxError(f"{path}: not a run directory (it has no preset.toml)")
-    record = load_run(path)
-    if record.mode != "grid":
-        raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
-    if record.summary and record.summary.get("status") == "completed":
-        raise NnxError(f"{path}: this grid run already completed; nothing to resume")
-    if record.spec.to_dict() != spec.to_dict():
-        raise NnxError(
-            f"{path}: recorded from a different experiment than the one given",
-            f"resume with the same preset and --set options, or with {path / 'preset.toml'}",
-        )
-    return path
-
-
-def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: str | None) -> int:
-    """Run ``spec`` in-process with the Rich renderer (or JSON lines); return the exit code."""
-    from nnexplorer.core.runs import create_run_dir, runs_root
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if grid and (spec.grid is None or not spec.grid.params):
-        raise NnxError("the preset has no [grid.params] to search (add some, or drop --grid)")
-    if resume is not None:
-        if not grid:
-            raise NnxError("--resume continues a grid run; add --grid")
-        run_dir = _resume_dir(resume, spec)
-    else:
-        run_dir = create_run_dir(runs_root(runs), spec, "grid" if grid else "train")
-    cancel = threading.Event()
-    stdout = sys.stdout
-    try:
-        if as_json:
-            # Anything a library prints goes to stderr: stdout carries only JSON lines.
-            sys.stdout = sys.stderr
-            result = _call_engine(grid, spec, run_dir, JsonLines(stdout), cancel, resume)
-        else:
-            from nnexplorer.console import RunRenderer
-
-            with RunRenderer() as renderer:
-                result = _call_engine(grid, spec, run_dir, renderer, cancel, resume)
-    except KeyboardInterrupt:
-        sys.stdout = stdout
-        note(f"interrupted; the partial run is in {run_dir}")
-        return EXIT_INTERRUPTED
-    except NnxError:
-        raise
-    except Exception:
-        sys.stdout = stdout
-        log = _log_unexpected(run_dir)
-        error_line(f"unexpected error: {sys.exc_info()[1]!r} (details in {log})")
-        return EXIT_RUN_FAILED
-    finally:
-        sys.stdout = stdout
-    status = str(getattr(result, "status", "failed"))
-    if status == "cancelled":
-        note(f"interrupted; the partial run is in {run_dir}")
-    elif as_json:
-        note(f"{status}: {run_dir}")
-    return STATUS_EXIT.get(status, EXIT_RUN_FAILED)
-
-
-def _call_engine(
-    grid: bool, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
-) -> Any:
-    engine = _engine(grid)
-    with sigint_cancels(cancel):
-        if grid:
-            return engine(spec, run_dir, emit, cancel, resume=resume is not None)
-        return engine(spec, run_dir, emit, cancel)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -476,6 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception:
-        log = _log_unexpected(None)
+        log = log_unexpected(None)
         error_line(f"unexpected error: {sys.exc_info()[1]!r} (details in {log})")
         return EXIT_RUN_FAILED

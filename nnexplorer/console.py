@@ -1,4 +1,4 @@
-"""Rich output for the command line: a live view of a run's events, and summary tables.
+"""Rich output for the command line: a live view of a run's events (tables: console_tables).
 
 :class:`RunRenderer` is an ``emit`` function. On a terminal it keeps a Rich Live display (header,
 progress bar, last metrics, ETA; for a grid, one line per fit in progress); elsewhere (a pipe, a
@@ -8,12 +8,9 @@ file, a CI log) it prints one plain line per epoch (per fit for a grid). Rich ho
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -22,6 +19,15 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from nnexplorer.console_tables import (
+    STATUS_STYLE,
+    candidates_table,
+    fmt_duration,
+    fmt_number,
+    metrics_text,
+    ordered_metrics,
+    params_text,
+)
 from nnexplorer.core.events import (
     BatchProgress,
     CandidateFinished,
@@ -33,63 +39,10 @@ from nnexplorer.core.events import (
     RunStarted,
 )
 
-STATUS_STYLE = {
-    "completed": "bold green",
-    "diverged": "bold red",
-    "failed": "bold red",
-    "cancelled": "bold yellow",
-    "unfinished": "dim",
-}
-
 
 def make_console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
     """A Console for nnexplorer output (no automatic highlighting; NO_COLOR respected)."""
     return Console(file=file, stderr=stderr, highlight=False)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def fmt_number(value: Any) -> str:
-    """A metric value in 4 significant digits (``nan``/``inf`` kept readable)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``1:02:03``, ``2:05`` or ``0:07`` (``--:--`` when unknown)."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def ordered_metrics(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Metrics with loss first and each ``val_`` metric right after its training twin."""
-    names = [k for k in metrics if not k.startswith("val_")]
-    names.sort(key=lambda k: (k != "loss", list(metrics).index(k)))
-    out: list[tuple[str, Any]] = []
-    for name in names:
-        out.append((name, metrics[name]))
-        if f"val_{name}" in metrics:
-            out.append((f"val_{name}", metrics[f"val_{name}"]))
-    out.extend((k, v) for k, v in metrics.items() if k.startswith("val_") and k[4:] not in names)
-    return out
-
-
-def metrics_text(metrics: dict[str, Any]) -> str:
-    """``loss 0.1234  val_loss 0.2345  accuracy 0.97 ...``."""
-    return "  ".join(f"{k} {fmt_number(v)}" for k, v in ordered_metrics(metrics))
-
-
-def params_text(params: dict[str, Any]) -> str:
-    """``layers.0.units=64, hidden.activation=relu``."""
-    return ", ".join(f"{k}={fmt_number(v)}" for k, v in params.items())
 
 
 # --------------------------------------------------------------------------- state
@@ -406,74 +359,3 @@ def _inline(bar: ProgressBar, label: Text) -> Table:
     grid.add_column()
     grid.add_row(bar, label)
     return grid
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def candidates_table(candidates: Iterable[CandidateFinished]) -> Table:
-    """Grid candidates ranked by mean score (best first; failed ones last)."""
-    ranked = sorted(
-        candidates,
-        key=lambda c: (c.score is None or not math.isfinite(c.score), -(c.score or 0.0)),
-    )
-    table = Table(title="Candidates", title_justify="left")
-    for name, justify in (("rank", "right"), ("params", "left"), ("mean ± std", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("fit time", justify="right")
-    table.add_column("status")
-    for rank, cand in enumerate(ranked, start=1):
-        score = "-" if cand.score is None else fmt_number(cand.score)
-        if cand.score is not None and cand.std_score is not None:
-            score += f" ± {fmt_number(cand.std_score)}"
-        status = Text(cand.status, style=STATUS_STYLE.get(cand.status, ""))
-        table.add_row(
-            str(rank) if cand.score is not None else "-",
-            params_text(cand.params),
-            score,
-            f"{cand.seconds:.1f} s",
-            status,
-        )
-    return table
-
-
-def presets_table(presets: Sequence[Any]) -> Table:
-    """Bundled presets: name, description, path."""
-    table = Table(title="Bundled presets", title_justify="left")
-    table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("description")
-    table.add_column("path", style="dim", overflow="fold")
-    for preset in presets:
-        table.add_row(preset.name, preset.description, str(preset.path))
-    return table
-
-
-def runs_table(runs: Sequence[Any], root: Path | None = None) -> Table:
-    """Past runs (``core.runs.RunInfo``): id, name, mode, status, epochs, test metrics, time."""
-    table = Table(title=f"Runs in {root}" if root else "Runs", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name")
-    table.add_column("mode")
-    table.add_column("status")
-    table.add_column("epochs", justify="right")
-    table.add_column("test metrics")
-    table.add_column("time", justify="right")
-    for run in runs:
-        summary = run.summary or {}
-        metrics = summary.get("test_metrics") or {}
-        shown = metrics_text(metrics)
-        if run.mode == "grid" and summary.get("best_score") is not None:
-            shown = f"best {fmt_number(summary['best_score'])}" + (f"  {shown}" if shown else "")
-        wall = summary.get("wall_seconds")
-        started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
-        when = f"{started} ({fmt_duration(wall)})" if isinstance(wall, int | float) else started
-        table.add_row(
-            run.run_id,
-            run.name,
-            run.mode,
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-            fmt_number(summary.get("epochs_completed", "")),
-            shown,
-            when,
-        )
-    return table

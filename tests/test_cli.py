@@ -22,6 +22,7 @@ from nnexplorer import __version__, cli
 from nnexplorer.console import RunRenderer
 from nnexplorer.core import events as ev
 from nnexplorer.core.runs import read_summary
+from nnexplorer.headless import JsonLines
 
 TINY = """\
 [experiment]
@@ -506,7 +507,7 @@ def test_renderer_grid_live_shows_running_fits():
 
 def test_json_lines_writer_round_trips():
     buffer = io.StringIO()
-    writer = cli.JsonLines(buffer)
+    writer = JsonLines(buffer)
     for event in _train_events():
         writer(event)
     parsed = [ev.from_json(line) for line in buffer.getvalue().splitlines()]
