@@ -172,7 +172,7 @@ The log records runs starting and ending, warnings and errors.
 | F7 | stop the running train or search |
 | ctrl+s / ctrl+o | save the preset as / open a preset |
 | ctrl+e | the equivalent Keras script |
-| ctrl+r | past runs (reopen, resume a search) |
+| F3 | past runs (reopen, resume a search) |
 | F1 | help for the focused pane |
 | F2 | switch between editors and charts (narrow terminals) |
 | alt+1..4 | Data, Layers, Training, Grid |

@@ -1,4 +1,4 @@
-"""ctrl+r: past runs on disk; see a run's curves, reopen its preset, resume a grid search."""
+"""F3: past runs on disk; see a run's curves, reopen its preset, resume a grid search."""
 
 from __future__ import annotations
 

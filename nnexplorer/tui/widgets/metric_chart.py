@@ -172,13 +172,14 @@ class MetricChart(PlotextPlot):
             title += ": " + ", ".join(dict.fromkeys(labels))
         plt.title(title)
         plt.xlabel("epoch")
-        plt.yscale("log" if log else "linear")
-        drawn = last_epoch = 0
+        lines = []
         for line in self._series:
             points = [(x, y) for x, y in zip(line.xs, line.ys, strict=True) if not log or y > 0]
-            if not points:
-                continue
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            if points:
+                lines.append((line, [p[0] for p in points], [p[1] for p in points]))
+        plt.yscale("log" if log and lines else "linear")
+        drawn = last_epoch = 0
+        for line, xs, ys in lines:
             label = line.label if legend and line.label else None
             plt.plot(xs, ys, label=label, color=line.color, marker="braille")
             drawn += 1

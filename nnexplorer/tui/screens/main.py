@@ -1,0 +1,182 @@
+"""The main screen: editors on the left, charts and results on the right, status at the bottom.
+
+Wide terminals (>= 120 columns) show both sides; narrower ones show one side at a time (F2
+switches). Below 80x24 a message replaces the layout. Editor panes other than the first are
+built when first shown, which keeps the first frame quick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Container, Horizontal, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from nnexplorer.tui.widgets.data_form import DataForm
+from nnexplorer.tui.widgets.grid_editor import GridEditor
+from nnexplorer.tui.widgets.heatmap import Heatmap
+from nnexplorer.tui.widgets.layer_stack import LayerStack
+from nnexplorer.tui.widgets.log_panel import LogPanel
+from nnexplorer.tui.widgets.metric_chart import MetricChart
+from nnexplorer.tui.widgets.results_table import ResultsTable
+from nnexplorer.tui.widgets.status_bar import StatusBar
+from nnexplorer.tui.widgets.training_form import TrainingForm
+
+MIN_SIZE = (80, 24)
+FIRST_EDITOR = "layers"
+EDITOR_WIDGETS: dict[str, tuple[type[Widget], str]] = {
+    "data": (DataForm, "data-form"),
+    "layers": (LayerStack, "layer-stack"),
+    "training": (TrainingForm, "training-form"),
+    "grid": (GridEditor, "grid-editor"),
+}
+EDITOR_PANES = ("data", "layers", "training", "grid")
+VIEW_PANES = ("charts", "results", "heatmap", "log")
+PANE_TITLES = {
+    "data": "Data",
+    "layers": "Layers",
+    "training": "Training",
+    "grid": "Grid",
+    "charts": "Charts",
+    "results": "Results",
+    "heatmap": "Heatmap",
+    "log": "Log",
+}
+
+
+class MainScreen(Screen[None]):
+    """Composes the panes and knows where each one is; the app drives the content."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny-h"), (MIN_SIZE[1], "-short"), (36, "-tall")]
+
+    def compose(self) -> ComposeResult:
+        with Container(id="body"):
+            with TabbedContent(id="editors", initial=FIRST_EDITOR):
+                for pane in EDITOR_PANES:
+                    with TabPane(PANE_TITLES[pane], id=pane):
+                        if pane == FIRST_EDITOR:
+                            yield self._new_editor(pane)
+            with Vertical(id="views"):
+                with Horizontal(id="charts"):
+                    yield MetricChart("loss", id="loss-chart")
+                    yield MetricChart("metric", id="metric-chart")
+                with TabbedContent(id="view-tabs"):
+                    with TabPane("Results", id="results"):
+                        yield ResultsTable(id="results-table")
+                    with TabPane("Heatmap", id="heatmap"):
+                        yield Heatmap(id="heatmap-view")
+                    with TabPane("Log", id="log"):
+                        yield LogPanel(id="log-panel")
+        yield Static("", id="too-small")
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    class Ready(Message):
+        """The screen is mounted: the app may load the experiment into the editors."""
+
+    class EditorMounted(Message):
+        """An editor pane was built on first show: the app loads the experiment into it."""
+
+        def __init__(self, editor: Any) -> None:
+            super().__init__()
+            self.editor = editor
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._editors: dict[str, Widget] = {}
+        self._ready: list[Widget] = []
+        self._focus_wanted: str | None = None
+
+    def _new_editor(self, pane: str) -> Widget:
+        cls, widget_id = EDITOR_WIDGETS[pane]
+        editor = self._editors[pane] = cls(id=widget_id)
+        return editor
+
+    def on_mount(self) -> None:
+        self._ready.append(self._editors[FIRST_EDITOR])
+        self.post_message(self.Ready())
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id
+        if event.tabbed_content.id == "editors" and pane in EDITOR_PANES:
+            self.ensure_editor(pane)
+
+    def ensure_editor(self, pane: str) -> None:
+        """Build the editor of ``pane`` if it has not been shown yet."""
+        if pane not in self._editors:
+            self.run_worker(self._mount_editor(pane, self._new_editor(pane)), group="editors")
+
+    async def _mount_editor(self, pane: str, editor: Widget) -> None:
+        await self.query_one(f"#{pane}", TabPane).mount(editor)
+        self._ready.append(editor)
+        self.post_message(self.EditorMounted(editor))
+        if self._focus_wanted == pane:
+            self.call_after_refresh(self._focus_in, editor)
+
+    def on_resize(self, event: Resize) -> None:
+        width, height = event.size
+        self.query_one("#too-small", Static).update(
+            f"The terminal is {width}x{height}.\n\nnnexplorer needs at least "
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}: enlarge the window (or zoom out).\n\nctrl+q quits."
+        )
+
+    # ------------------------------------------------------------------ panes
+
+    def editors(self) -> list[Any]:
+        """The editor widgets built so far (each has load() and show_problems())."""
+        return list(self._ready)
+
+    @property
+    def side(self) -> str:
+        """``editors`` or ``views``: the side shown on a narrow terminal."""
+        return "views" if self.has_class("-side-views") else "editors"
+
+    def show_side(self, side: str) -> None:
+        """Show the editors or the views (both stay visible on a wide terminal)."""
+        if side != self.side:
+            self.set_class(side == "views", "-side-views")
+
+    def show_pane(self, pane: str) -> None:
+        """Bring ``pane`` into view and focus its first control."""
+        self._focus_wanted = pane
+        if pane in EDITOR_PANES:
+            self.show_side("editors")
+            self.query_one("#editors", TabbedContent).active = pane
+            self.ensure_editor(pane)
+            target: Widget = self.query_one(f"#{pane}", TabPane)
+        else:
+            self.show_side("views")
+            if pane == "charts":
+                target = self.query_one("#loss-chart")
+            else:
+                self.query_one("#view-tabs", TabbedContent).active = pane
+                target = self.query_one(f"#{pane}", TabPane)
+        self.call_after_refresh(self._focus_in, target)
+
+    def _focus_in(self, target: Widget) -> None:
+        if target.focusable:
+            target.focus()
+            return
+        for widget in target.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def focused_pane(self) -> str:
+        """The pane holding the focus (or the visible editor tab when nothing is focused)."""
+        node = self.focused
+        while node is not None and node is not self:
+            if node.id in ("loss-chart", "metric-chart", "charts"):
+                return "charts"
+            if isinstance(node, TabPane) and node.id in PANE_TITLES:
+                return str(node.id)
+            node = node.parent
+        if self.side == "views":
+            return str(self.query_one("#view-tabs", TabbedContent).active or "charts")
+        return str(self.query_one("#editors", TabbedContent).active or "data")

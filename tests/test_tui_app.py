@@ -1,0 +1,480 @@
+"""Pilot tests of the explorer with a fake runner: keys in, panes, dialogs, runs and errors out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static, TabbedContent
+from tui_fakes import FakeRunner, grid_script, train_script
+
+from nnexplorer.core.errors import RunError, SpecError
+from nnexplorer.core.events import EpochEnded
+from nnexplorer.core.presets import load_preset
+from nnexplorer.tui.app import NNExplorerApp, make_app
+from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog
+from nnexplorer.tui.screens.help import HelpScreen
+from nnexplorer.tui.widgets.log_panel import LogPanel
+from nnexplorer.tui.widgets.metric_chart import MetricChart
+from nnexplorer.tui.widgets.results_table import ResultsTable
+from nnexplorer.tui.widgets.status_bar import StatusBar
+
+BAD_PRESETS = Path(__file__).parent / "data" / "bad_presets"
+SIZE = (120, 40)
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+def log_text(app: NNExplorerApp) -> str:
+    return "\n".join(app.main.query_one(LogPanel).lines_written)
+
+
+def status(app: NNExplorerApp) -> str:
+    return app.main.query_one(StatusBar).state
+
+
+def notes(app: NNExplorerApp) -> str:
+    return "\n".join(f"{n.title} {n.message}" for n in app._notifications)
+
+
+def runs_rows(app: NNExplorerApp) -> int:
+    return app.main.query_one(ResultsTable).runs_table.row_count
+
+
+@pytest.fixture
+def tiny(tiny_spec):
+    return tiny_spec
+
+
+async def test_starts_ready_with_the_experiment_loaded(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert status(app) == "Ready"
+        assert "detected at first run" in app.main.query_one(StatusBar).device
+        assert app.draft.problems() == {}
+        assert app.draft.spec() == tiny
+        assert runs_rows(app) == 0
+
+
+async def test_train_fills_charts_results_and_status(tiny):
+    runner = FakeRunner(train_script(epochs=4))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        run = app.runs["run1"]
+        assert run.status == "completed"
+        assert [row["loss"] for row in run.history] == [2.0, 1.0, 2 / 3, 0.5]
+        assert runner.calls[0]["mode"] == "train"
+        assert runner.calls[0]["spec"] == tiny
+        loss = app.main.query_one("#loss-chart", MetricChart)
+        assert [s.label for s in loss.series] == ["train", "val"]
+        assert loss.series[0].xs == [1, 2, 3, 4]
+        assert runs_rows(app) == 1
+        row = app.main.query_one(ResultsTable).runs_table.get_row("run1")
+        assert row[2] == "4/4" and "0.912" in row[4] and row[6] == "done"
+        assert status(app) == "Done"
+        assert app.main.query_one(StatusBar).device == "CPU"
+        assert "Run fake started on CPU" in log_text(app)
+        # a second run keeps the first one faintly on the charts
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
+        labels = [s.label for s in loss.series]
+        assert labels == ["prev", "prev val", "train", "val"]
+        assert runs_rows(app) == 2
+
+
+async def test_status_shows_epoch_speed_and_eta(tiny):
+    runner = FakeRunner(train_script(epochs=10, hold_after=3))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.busy and len(app.runs["run1"].history) == 3)
+        assert status(app) == "Training epoch 3/10, 0.5 s/epoch, ETA 00:04"
+        runner.handles[0].release()
+        await wait_for(pilot, lambda: not app.busy)
+
+
+async def test_train_refuses_an_invalid_draft_with_its_first_problem(tiny):
+    runner = FakeRunner(train_script())
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.draft.apply("fit.epochs", 0)
+        app.revalidate()
+        await pilot.press("f5")
+        await pilot.pause()
+        assert runner.calls == []
+        assert "fit.epochs" in notes(app)
+        assert "Cannot train: fit.epochs" in log_text(app)
+        assert app.main.query_one("#editors", TabbedContent).active == "training"
+        assert "fit.epochs" in app.main.query_one(StatusBar).problem
+
+
+async def test_stop_ends_the_run_as_stopped(tiny):
+    runner = FakeRunner(train_script(epochs=10, hold_after=2))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.busy and len(app.runs["run1"].history) == 2)
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: not app.busy)
+        assert runner.handles[0].stopped.is_set()
+        assert app.runs["run1"].status == "cancelled"
+        assert status(app) == "Stopped"
+        row = app.main.query_one(ResultsTable).runs_table.get_row("run1")
+        assert row[2] == "2/10" and row[6].startswith("stopped")
+
+
+async def test_a_failed_worker_is_reported_and_the_app_stays_usable(tiny):
+    message = "worker exited with code -9 (killed by SIGKILL): MemoryError"
+    runner = FakeRunner(train_script(epochs=2, status="failed", message=message))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        assert app.runs["run1"].status == "failed"
+        assert status(app) == "Failed"
+        assert "MemoryError" in notes(app)
+        assert "tiny failed: worker exited with code -9" in log_text(app)
+        assert app.main.query_one(ResultsTable).runs_table.get_row("run1")[6].startswith("failed")
+        runner.script = train_script(epochs=2)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
+        assert app.runs["run2"].status == "completed"
+
+
+async def test_a_worker_that_raises_is_reported_once_as_failed(tiny):
+    def broken(spec, mode):
+        events = train_script(epochs=5)(spec, mode)
+        return [*events[:4], BrokenPipeError("the worker's pipe closed")]
+
+    runner = FakeRunner(broken)
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        run = app.runs["run1"]
+        assert run.status == "failed"
+        assert len(run.history) == 2
+        assert "BrokenPipeError: the worker's pipe closed" in run.message
+        assert runner.handles[0].killed.is_set()
+        assert log_text(app).count("tiny failed") == 1
+        assert status(app) == "Failed"
+
+
+async def test_a_run_that_cannot_start_is_reported(tiny):
+    runner = FakeRunner(train_script(), fail_start=RunError("cannot create the run folder"))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        assert app.runs["run1"].status == "failed"
+        assert "cannot create the run folder" in notes(app)
+
+
+async def test_divergence_is_a_warning_with_advice(tiny):
+    message = "loss became nan at epoch 2"
+    runner = FakeRunner(train_script(epochs=2, status="diverged", message=message))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        assert status(app) == "Diverged"
+        assert "smaller learning rate" in notes(app)
+        assert "WARNING: tiny diverged: loss became nan" in log_text(app)
+
+
+async def test_epoch_events_are_never_dropped_while_batches_are_thinned(tiny):
+    from nnexplorer.core.events import BatchProgress
+
+    def busy(spec, mode):
+        events = train_script(epochs=30)(spec, mode)
+        out = []
+        for event in events:
+            if isinstance(event, EpochEnded):
+                out += [BatchProgress(epoch=event.epoch, batch=b, batches=50) for b in range(50)]
+            out.append(event)
+        return out
+
+    app = make_app(tiny, runner_factory=FakeRunner(busy))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        assert [row["loss"] for row in app.runs["run1"].history] == [2 / e for e in range(1, 31)]
+
+
+async def test_save_as_then_open_round_trips(tiny, tmp_path):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    target = tmp_path / "saved.toml"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.draft.apply("fit.epochs", 7)
+        app.draft.apply("layers.0.units", 12)
+        app.reload_editors()
+        before = app.draft.spec()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        assert load_preset(target) == before
+        app.draft.apply("fit.epochs", 3)
+        app.reload_editors()
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.draft.spec() == before
+        assert app.preset_path == target
+        assert "saved.toml" in app.sub_title
+
+
+@pytest.mark.parametrize("name", ["many_errors.toml", "toml_syntax.toml", "not_utf8.toml"])
+async def test_opening_a_bad_preset_shows_its_errors_and_keeps_the_state(tiny, name):
+    path = BAD_PRESETS / name
+    with pytest.raises(SpecError) as expected:
+        load_preset(path)
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        app.screen.query_one(Input).value = str(path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        shown = [str(s.render()) for s in app.screen.query(".error-line").results(Static)]
+        assert shown == expected.value.lines()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.draft.spec() == tiny
+        assert expected.value.lines()[0] in log_text(app)
+
+
+async def test_grid_search_fills_candidates_heatmap_and_applies_best(tiny_spec_data):
+    from nnexplorer.core.spec import validate_spec
+
+    tiny_spec_data["grid"] = {
+        "cv": 2,
+        "params": {"layers.0.units": [4, 8], "optimizer__learning_rate": [0.1, 0.01]},
+    }
+    spec = validate_spec(tiny_spec_data)
+    runner = FakeRunner(grid_script(folds=2, fail=frozenset({1})))
+    app = make_app(spec, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        assert runner.calls[0]["mode"] == "grid"
+        run = app.runs["run1"]
+        assert len(run.candidates) == 4
+        table = app.main.query_one(ResultsTable).candidates_table
+        assert table.row_count == 4
+        best = table.get_row("run1#3")
+        assert best[0] == "1" and best[2] == "layers.0.units=8 lr=0.01"
+        assert best[3] == "0.655 ± 0.005" and best[5] == "2/2"
+        assert table.get_row("run1#1")[6].startswith("failed: loss became NaN")
+        from nnexplorer.tui.widgets.heatmap import Heatmap, heat_cells
+
+        heat = app.main.query_one(Heatmap)
+        assert heat.axes == ("layers.0.units", "optimizer__learning_rate")
+        cells = heat_cells(run, *heat.axes)
+        assert cells == {(0, 0): 0.505, (0, 1): "fail", (1, 0): 0.605, (1, 1): 0.655}
+        assert "Candidate #2 failed" in log_text(app)
+        app.apply_best()
+        assert app.draft.data["layers"][0]["units"] == 8
+        assert app.draft.data["compile"]["learning_rate"] == 0.01
+        assert app.draft.problems() == {}
+
+
+async def test_grid_chart_draws_each_candidate_then_one_candidate_folds(tiny_spec_data):
+    from nnexplorer.core.spec import validate_spec
+
+    tiny_spec_data["grid"] = {"params": {"layers.0.units": [4, 8, 16]}}
+    runner = FakeRunner(grid_script(folds=3, hold_after=2))
+    app = make_app(validate_spec(tiny_spec_data), runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.busy and len(app.runs["run1"].ranked()) == 2)
+        loss = app.main.query_one("#loss-chart", MetricChart)
+        assert len(loss.series) == 2 and all(s.faint for s in loss.series)
+        table = app.main.query_one(ResultsTable).candidates_table
+        assert table.row_count == 2
+        runner.handles[0].release()
+        await wait_for(pilot, lambda: not app.busy)
+        assert [s.label for s in loss.series if not s.faint] == ["#3 best"]
+        table.focus()
+        table.move_cursor(row=table.get_row_index("run1#0"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [s.label for s in loss.series][:2] == ["fold 1", "fold 2"]
+
+
+async def test_grid_without_values_is_refused(tiny):
+    runner = FakeRunner(grid_script())
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        assert runner.calls == []
+        assert "Nothing to search" in notes(app)
+        assert app.main.query_one("#editors", TabbedContent).active == "grid"
+
+
+async def test_resume_continues_the_interrupted_search(tiny_spec_data, tmp_path):
+    from nnexplorer.core.runs import create_run_dir
+    from nnexplorer.core.spec import validate_spec
+
+    tiny_spec_data["grid"] = {"params": {"layers.0.units": [4, 8]}}
+    spec = validate_spec(tiny_spec_data)
+    runner = FakeRunner(grid_script(hold_after=1))
+    app = make_app(spec, runner_factory=runner, runs_root=tmp_path / "runs")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.busy and app.runs["run1"].ranked())
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: not app.busy)
+        assert app.runs["run1"].status == "cancelled"
+        # the fake has no worker writing the folder: make it a real run folder
+        real = create_run_dir(tmp_path / "runs", spec, "grid")
+        app.runs["run1"].run_dir = str(real)
+        runner.script = grid_script()
+        app.resume_last()
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
+        assert runner.calls[1]["resume"] == real
+        assert runner.calls[1]["mode"] == "grid"
+        assert app.runs["run2"].status == "completed"
+
+
+async def test_quit_asks_while_a_run_is_active(tiny):
+    runner = FakeRunner(train_script(epochs=10, hold_after=1))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.busy and app.runs["run1"].history)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.busy and app.is_running
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert runner.handles[0].stopped.is_set()
+    assert app.return_code == 0
+
+
+async def test_quit_without_a_run_does_not_ask(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_help_explains_the_focused_pane(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+3")
+        await pilot.pause()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert app.screen.topic == "training"
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.screen.topic == "grid"
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        await pilot.press("alt+5", "f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert app.screen.topic == "charts"
+
+
+async def test_pane_keys_and_side_switch_on_a_narrow_terminal(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        main = app.main
+        assert main.query_one("#editors").display and not main.query_one("#views").display
+        await pilot.press("alt+6")
+        await pilot.pause()
+        assert main.query_one("#views").display and not main.query_one("#editors").display
+        assert main.query_one("#view-tabs", TabbedContent).active == "results"
+        assert isinstance(app.focused, DataTable)
+        await pilot.press("alt+8")
+        await pilot.pause()
+        assert main.query_one("#view-tabs", TabbedContent).active == "log"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert main.query_one("#editors").display
+        await pilot.press("alt+1")
+        await pilot.pause()
+        assert main.query_one("#editors", TabbedContent).active == "data"
+
+
+async def test_wide_terminal_shows_both_sides_and_tiny_one_a_message(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        main = app.main
+        assert main.query_one("#editors").display and main.query_one("#views").display
+        await pilot.resize_terminal(70, 20)
+        await pilot.pause()
+        message = main.query_one("#too-small", Static)
+        assert message.display and "70x20" in str(message.render())
+        assert not main.query_one("#body").display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not message.display and main.query_one("#body").display
+
+
+async def test_log_scale_key_toggles_the_loss_axis(tiny):
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.main.query_one("#loss-chart", MetricChart)
+        assert not chart.log_scale
+        await pilot.press("ctrl+l")
+        assert chart.log_scale
+        await pilot.press("alt+5")
+        await pilot.pause()
+        assert app.focused is chart
+        await pilot.press("l")
+        assert not chart.log_scale
+
+
+async def test_selecting_a_result_row_shows_that_run(tiny):
+    runner = FakeRunner(train_script(epochs=2))
+    app = make_app(tiny, runner_factory=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and app.runs)
+        runner.script = train_script(epochs=3, scale=2.0)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
+        loss = app.main.query_one("#loss-chart", MetricChart)
+        assert loss.series[-2].ys[0] == 4.0
+        await pilot.press("alt+6")
+        table = app.main.query_one(ResultsTable).runs_table
+        table.move_cursor(row=table.get_row_index("run1"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.shown == ("run1", None)
+        assert loss.series[-2].ys == [2.0, 1.0]
+        await pilot.press("s")
+        assert table.sort_column == "Run"
+
+
+async def test_no_color_is_honoured(tiny, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.no_color
