@@ -478,3 +478,43 @@ async def test_no_color_is_honoured(tiny, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.no_color
+
+
+async def test_code_view_shows_the_equivalent_script(tiny):
+    from nnexplorer.core.codegen import export_script
+    from nnexplorer.tui.screens.code_view import CodeScreen
+
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        assert app.screen.script == export_script(tiny)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+
+async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_path):
+    from nnexplorer.core.runs import RunRecorder, create_run_dir
+    from nnexplorer.core.spec import validate_spec
+    from nnexplorer.tui.screens.runs_browser import RunsScreen
+
+    old = validate_spec({**tiny_spec_data, "experiment": {"name": "older", "seed": 3}})
+    root = tmp_path / "runs"
+    record = RunRecorder(create_run_dir(root, old, "train"))
+    for event in train_script(epochs=3)(old, "train"):
+        record(event)
+    record.close()
+    app = make_app(validate_spec(tiny_spec_data), runner_factory=FakeRunner(train_script()),
+                   runs_root=root)  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        table = app.screen.query_one("#past-runs", DataTable)
+        assert table.row_count == 1 and table.get_row_at(0)[1:4] == ["older", "train", "completed"]
+        await pilot.press("enter")
+        await pilot.pause()
+        chart = app.screen.query_one("#past-loss", MetricChart)
+        assert [s.ys for s in chart.series][0] == [2.0, 1.0, 2 / 3]
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.draft.spec() == old
