@@ -513,3 +513,17 @@ def test_json_lines_writer_round_trips():
     parsed = [ev.from_json(line) for line in buffer.getvalue().splitlines()]
     assert [e.type for e in parsed] == [e.type for e in _train_events()]
     assert json.loads(buffer.getvalue().splitlines()[-1])["status"] == "completed"
+
+
+def test_unexpected_error_is_one_line_with_the_log(monkeypatch, tmp_path, capsys):
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setitem(cli.HANDLERS, "presets", broken)
+    assert cli.main(["presets"]) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "unexpected error: RuntimeError('boom')" in lines[0]
+    log = Path(lines[0].split("details in ")[1].rstrip(")"))
+    assert log.is_relative_to(tmp_path) and "Traceback" in log.read_text("utf-8")
