@@ -81,7 +81,7 @@ async def test_train_fills_charts_results_and_status(tiny):
         assert loss.series[0].xs == [1, 2, 3, 4]
         assert runs_rows(app) == 1
         row = app.main.query_one(ResultsTable).runs_table.get_row("run1")
-        assert row[2] == "4/4" and "0.912" in row[4] and row[6] == "done"
+        assert row[2] == "4/4" and row[4] == "acc 0.912 loss 0.31" and row[1] == "done"
         assert status(app) == "Done"
         assert app.main.query_one(StatusBar).device == "CPU"
         assert "Run fake started on CPU" in log_text(app)
@@ -132,7 +132,7 @@ async def test_stop_ends_the_run_as_stopped(tiny):
         assert app.runs["run1"].status == "cancelled"
         assert status(app) == "Stopped"
         row = app.main.query_one(ResultsTable).runs_table.get_row("run1")
-        assert row[2] == "2/10" and row[6].startswith("stopped")
+        assert row[2] == "2/10" and row[1] == "stopped"
 
 
 async def test_a_failed_worker_is_reported_and_the_app_stays_usable(tiny):
@@ -146,7 +146,11 @@ async def test_a_failed_worker_is_reported_and_the_app_stays_usable(tiny):
         assert status(app) == "Failed"
         assert "MemoryError" in notes(app)
         assert "tiny failed: worker exited with code -9" in log_text(app)
-        assert app.main.query_one(ResultsTable).runs_table.get_row("run1")[6].startswith("failed")
+        assert (
+            app.main.query_one(ResultsTable)
+            .runs_table.get_row("run1")[1]
+            .startswith("failed: worker exited")
+        )
         runner.script = train_script(epochs=2)
         await pilot.press("f5")
         await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
@@ -279,9 +283,9 @@ async def test_grid_search_fills_candidates_heatmap_and_applies_best(tiny_spec_d
         table = app.main.query_one(ResultsTable).candidates_table
         assert table.row_count == 4
         best = table.get_row("run1#3")
-        assert best[0] == "1" and best[2] == "layers.0.units=8 lr=0.01"
-        assert best[3] == "0.655 ± 0.005" and best[5] == "2/2"
-        assert table.get_row("run1#1")[6].startswith("failed: loss became NaN")
+        assert best[0] == "1" and best[6] == "layers.0.units=8 lr=0.01"
+        assert best[2] == "0.655 ± 0.005" and best[3] == "2/2" and best[5] == "done"
+        assert table.get_row("run1#1")[5] == "failed: loss became NaN"
         from nnexplorer.tui.widgets.heatmap import Heatmap, heat_cells
 
         heat = app.main.query_one(Heatmap)
@@ -514,7 +518,7 @@ async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_pat
         await pilot.press("enter")
         await pilot.pause()
         chart = app.screen.query_one("#past-loss", MetricChart)
-        assert [s.ys for s in chart.series][0] == [2.0, 1.0, 2 / 3]
+        assert chart.series[0].ys == [2.0, 1.0, 2 / 3]
         await pilot.press("o")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.draft.spec() == old

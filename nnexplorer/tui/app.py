@@ -52,7 +52,8 @@ class NNExplorerApp(RunFlow, App[int]):
         Binding("ctrl+o", "open", "Open", priority=True),
         Binding("ctrl+e", "code", "Code", priority=True),
         Binding("f2", "switch_side", "Side", priority=True),
-        Binding("f3", "runs", "Runs", priority=True),
+        Binding("f3", "runs", "Runs", show=False, priority=True),
+        Binding("ctrl+p", "command_palette", "Menu", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+l", "log_scale", "Log scale", show=False, priority=True),
         *[

@@ -55,6 +55,22 @@ def main_metric(history: list[dict[str, float]]) -> str | None:
     return None
 
 
+ABBREVIATIONS = {
+    "accuracy": "acc",
+    "binary_accuracy": "acc",
+    "categorical_accuracy": "acc",
+    "sparse_categorical_accuracy": "acc",
+    "mean_absolute_error": "mae",
+    "mean_squared_error": "mse",
+    "root_mean_squared_error": "rmse",
+}
+
+
+def abbrev(metric: str) -> str:
+    """A short name for a metric in a table cell (``accuracy`` -> ``acc``)."""
+    return ABBREVIATIONS.get(metric, metric)
+
+
 def fmt_number(value: Any) -> str:
     """A compact number for tables: 4 significant digits, ``-`` when missing."""
     number = finite(value)

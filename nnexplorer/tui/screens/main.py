@@ -75,7 +75,7 @@ class MainScreen(Screen[None]):
                         yield LogPanel(id="log-panel")
         yield Static("", id="too-small")
         yield StatusBar(id="status-bar")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     class Ready(Message):
         """The screen is mounted: the app may load the experiment into the editors."""

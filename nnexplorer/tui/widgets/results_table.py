@@ -13,14 +13,16 @@ from textual.widgets import DataTable, Label
 from nnexplorer.tui.session import (
     STATE_WORDS,
     RunView,
+    abbrev,
     finite,
     fmt_duration,
     fmt_number,
     short_params,
 )
 
-RUN_COLUMNS = ("Run", "Settings", "Epochs", "Best val", "Test", "Time", "Status")
-CANDIDATE_COLUMNS = ("Rank", "Cand", "Params", "Mean ± std", "Fit time", "Folds", "Status")
+RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val", "Test", "Time", "Settings")
+REASON_CHARS = 40
+CANDIDATE_COLUMNS = ("Rank", "Cand", "Mean ± std", "Folds", "Fit time", "Status", "Params")
 
 
 class Cell(str):
@@ -53,22 +55,22 @@ def run_cells(run: RunView) -> list[Cell]:
         epochs = Cell(f"{len(run.history)}/{run.epochs or run.epochs_planned}", len(run.history))
         found = run.best_val()
         best_cell = (
-            Cell(f"{found[0].removeprefix('val_')} {fmt_number(found[1])}", found[1])
+            Cell(f"{abbrev(found[0].removeprefix('val_'))} {fmt_number(found[1])}", found[1])
             if found
             else Cell("-")
         )
-    name = run.name + (" (grid)" if run.mode == "grid" else "")
+    number = run.key.removeprefix("run")
+    name = f"{number} {run.name}" + (" (grid)" if run.mode == "grid" else "")
+    explain = run.message and run.status in ("failed", "diverged")
+    reason = run.message.strip().splitlines()[0] if explain else ""
     return [
-        Cell(name, name),
-        Cell(run.settings, run.settings),
+        Cell(name, int(number) if number.isdigit() else name),
+        _status(run.status, reason[:REASON_CHARS]),
         epochs,
         best_cell,
         _test_cell(run),
         Cell(fmt_duration(run.seconds), run.seconds),
-        _status(
-            run.status,
-            "" if run.running else run.message.splitlines()[0][:60] if run.message else "",
-        ),
+        Cell(run.settings, run.settings),
     ]
 
 
@@ -78,7 +80,7 @@ def _test_cell(run: RunView) -> Cell:
         return Cell("-")
     main = run.metric()
     order = sorted(metrics, key=lambda k: (k != main, k == "loss", k))
-    text = " ".join(f"{k} {fmt_number(metrics[k])}" for k in order[:2])
+    text = " ".join(f"{abbrev(k)} {fmt_number(metrics[k])}" for k in order[:2])
     return Cell(text, metrics[order[0]])
 
 
@@ -96,11 +98,11 @@ def candidate_cells(run: RunView, index: int) -> list[Cell]:
     return [
         Cell(str(rank) if rank else "-", rank),
         Cell(f"#{index + 1}", index),
-        Cell(short_params(cand.params), short_params(cand.params)),
         score,
-        Cell(f"{fit:.1f} s" if fit is not None else "-", fit),
         Cell(f"{cand.folds_done}/{folds or '?'}", cand.folds_done),
-        _status(cand.status, cand.reason[:60]),
+        Cell(f"{fit:.1f} s" if fit is not None else "-", fit),
+        _status(cand.status, cand.reason[:REASON_CHARS]),
+        Cell(short_params(cand.params), short_params(cand.params)),
     ]
 
 
@@ -126,7 +128,7 @@ class SortableTable(DataTable):
         """Add the row ``key`` or update its cells."""
         if key in self.rows:
             for name, cell in zip(self._names, cells, strict=True):
-                self.update_cell(key, name, cell)
+                self.update_cell(key, name, cell, update_width=True)
         else:
             self.add_row(*cells, key=key)
             self.resort()
@@ -216,7 +218,8 @@ class ResultsTable(Vertical):
         # ranks change as candidates finish: refresh every row's rank
         for index in run.candidates:
             rank = run.rank_of(index)
-            table.update_cell(f"{run.key}#{index}", "Rank", Cell(str(rank) if rank else "-", rank))
+            cell = Cell(str(rank) if rank else "-", rank)
+            table.update_cell(f"{run.key}#{index}", "Rank", cell, update_width=True)
         table.resort()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
