@@ -252,13 +252,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
-    try:
-        from nnexplorer.tui.app import make_app
-    except ModuleNotFoundError as exc:
-        if exc.name != "nnexplorer.tui.app":
-            raise
-        note("the explorer is not available in this build: running the preset headless")
-        return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
+    from nnexplorer.tui.app import make_app
+
     app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
     result = app.run()
     return int(result) if isinstance(result, int) else int(app.return_code or 0)

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -390,6 +391,35 @@ def test_open_without_a_terminal_runs_headless(tiny, monkeypatch, capsys):
     spec, kw = calls[0]
     assert spec.fit.epochs == 1 and kw["grid"] is False
     assert "not a terminal" in capsys.readouterr().err
+
+
+def test_open_on_a_terminal_starts_the_explorer(tiny):
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the explorer on a pseudo-terminal
+        try:
+            os.environ.update(_env(), TERM="xterm-256color", LINES="40")
+            os.execv(sys.executable, [sys.executable, "-m", "nnexplorer", str(tiny)])
+        finally:
+            os._exit(127)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"Layers" not in seen:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"Layers" in seen, seen[-2000:]
+    assert b"Traceback" not in seen
 
 
 # --------------------------------------------------------------------------- renderer
