@@ -557,3 +557,20 @@ def test_unexpected_error_is_one_line_with_the_log(monkeypatch, tmp_path, capsys
     assert len(lines) == 1 and "unexpected error: RuntimeError('boom')" in lines[0]
     log = Path(lines[0].split("details in ")[1].rstrip(")"))
     assert log.is_relative_to(tmp_path) and "Traceback" in log.read_text("utf-8")
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_renderer_honours_no_color(monkeypatch, no_color):
+    import re
+
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, color_system="standard")
+    with RunRenderer(console) as renderer:
+        for event in _train_events():
+            renderer(event)
+    colored = re.search(r"\x1b\[[0-9;]*3[0-7]m", buffer.getvalue()) is not None
+    assert colored is not no_color
