@@ -89,7 +89,7 @@ async def test_train_fills_charts_results_and_status(tiny):
         await pilot.press("f5")
         await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
         labels = [s.label for s in loss.series]
-        assert labels == ["prev", "prev val", "train", "val"]
+        assert labels == ["prev", "", "train", "val"]
         assert runs_rows(app) == 2
 
 

@@ -15,9 +15,20 @@ ChartKind = Literal["loss", "metric"]
 TRAIN_COLOR = "cyan"
 VAL_COLOR = "orange"
 FAINT_COLOR = "gray"
-CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "white")
+CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "cyan+", "green+")
 MAX_CANDIDATE_LINES = 8
-LEGEND_MIN_HEIGHT = 16
+# plotext colours are ANSI colours: the same ones name the legend's swatches
+ANSI_NAMES = {
+    "red": "ansi_red",
+    "green": "ansi_green",
+    "orange": "ansi_yellow",
+    "blue": "ansi_blue",
+    "magenta": "ansi_magenta",
+    "cyan": "ansi_cyan",
+    "gray": "ansi_bright_black",
+    "green+": "ansi_bright_green",
+    "cyan+": "ansi_bright_cyan",
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def run_series(
     if previous is not None and previous.mode == "train" and _names(kind, previous) == names:
         # drawn first, so that the current run's lines lie on top
         out.append(_series(previous.history, train, "prev", FAINT_COLOR, True))
-        out.append(_series(previous.history, val, "prev val", FAINT_COLOR, True))
+        out.append(_series(previous.history, val, "", FAINT_COLOR, True))
     out.append(_series(run.history, train, "train", TRAIN_COLOR))
     out.append(_series(run.history, val, "val", VAL_COLOR))
     return [s for s in out if s is not None]
@@ -105,12 +116,40 @@ def _candidate_folds(cand: CandidateView, train: str, val: str) -> list[Series]:
     for fold, history in sorted(cand.histories.items()):
         color = CANDIDATE_COLORS[fold % len(CANDIDATE_COLORS)]
         out.append(_series(history, train, f"fold {fold + 1}", color))
-        out.append(_series(history, val, f"fold {fold + 1} val", color, True))
+        out.append(_series(history, val, "", color, True))
     return [s for s in out if s is not None]
 
 
+def legend_markup(title: str, series: list[Series]) -> str:
+    """The title and a colour swatch per named line, as Textual markup (faint lines dotted)."""
+    parts = [f"[b]{title}[/b]"]
+    for line in sorted(series, key=lambda s: s.faint):
+        if line.label:
+            swatch = "┄┄" if line.faint else "━━"
+            parts.append(f"[{ANSI_NAMES.get(line.color, line.color)}]{swatch}[/] {line.label}")
+    return "  ".join(parts)
+
+
+def epoch_ticks(last: int) -> list[int]:
+    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them."""
+    step = max(1, -(-last // 6))
+    ticks = list(range(1, last + 1, step))
+    if ticks[-1] != last:
+        if last - ticks[-1] < step / 2:
+            ticks.pop()
+        ticks.append(last)
+    return ticks
+
+
 class MetricChart(PlotextPlot):
-    """A plotext chart of one quantity over the epochs; ``l`` toggles a log scale (loss)."""
+    """A plotext chart of one quantity over the epochs; ``l`` toggles a log scale (loss).
+
+    The title and the legend sit in the border above the plot, so they never hide a curve.
+    """
+
+    DEFAULT_CSS = """
+    MetricChart { border-top: blank; border-title-align: left; }
+    """
 
     can_focus = True
     BINDINGS = [Binding("l", "toggle_log", "Log scale", show=False)]
@@ -156,21 +195,13 @@ class MetricChart(PlotextPlot):
     def watch_log_scale(self) -> None:
         self._redraw()
 
-    def on_resize(self) -> None:
-        self._redraw()
-
     def _redraw(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         log = self.log_scale and self.kind == "loss"
-        # a legend would cover a short chart: name the lines in the title instead
-        legend = self.size.height >= LEGEND_MIN_HEIGHT
         title = self._title + (" (log)" if log else "")
-        labels = [line.label for line in self._series if line.label]
-        if labels and not legend:
-            title += ": " + ", ".join(dict.fromkeys(labels))
-        plt.title(title)
+        self.border_title = legend_markup(title, self._series)
         plt.xlabel("epoch")
         lines = []
         for line in self._series:
@@ -180,12 +211,11 @@ class MetricChart(PlotextPlot):
         plt.yscale("log" if log and lines else "linear")
         drawn = last_epoch = 0
         for line, xs, ys in lines:
-            label = line.label if legend and line.label else None
-            plt.plot(xs, ys, label=label, color=line.color, marker="braille")
+            plt.plot(xs, ys, color=line.color, marker="braille")
             drawn += 1
             last_epoch = max(last_epoch, xs[-1])
-        if 0 < last_epoch <= 12:
-            plt.xticks(list(range(1, last_epoch + 1)))
+        if last_epoch:
+            plt.xticks(epoch_ticks(last_epoch))
         if not drawn:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
