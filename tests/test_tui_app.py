@@ -54,7 +54,7 @@ def tiny(tiny_spec):
     return tiny_spec
 
 
-async def test_starts_ready_with_the_experiment_loaded(tiny):
+async def test_starts_ready_and_quits_without_asking(tiny):
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -63,6 +63,8 @@ async def test_starts_ready_with_the_experiment_loaded(tiny):
         assert app.draft.problems() == {}
         assert app.draft.spec() == tiny
         assert runs_rows(app) == 0
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
 
 
 async def test_train_fills_charts_results_and_status(tiny):
@@ -135,67 +137,51 @@ async def test_stop_ends_the_run_as_stopped(tiny):
         assert row[2] == "2/10" and row[1] == "stopped"
 
 
-async def test_a_failed_worker_is_reported_and_the_app_stays_usable(tiny):
-    message = "worker exited with code -9 (killed by SIGKILL): MemoryError"
-    runner = FakeRunner(train_script(epochs=2, status="failed", message=message))
-    app = make_app(tiny, runner_factory=runner)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and app.runs)
-        assert app.runs["run1"].status == "failed"
-        assert status(app) == "Failed"
-        assert "MemoryError" in notes(app)
-        assert "tiny failed: worker exited with code -9" in log_text(app)
-        assert (
-            app.main.query_one(ResultsTable)
-            .runs_table.get_row("run1")[1]
-            .startswith("failed: worker exited")
-        )
-        runner.script = train_script(epochs=2)
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 2)
-        assert app.runs["run2"].status == "completed"
+async def test_failures_are_reported_and_the_app_stays_usable(tiny):
+    """One session through every way a run can go wrong, then a run that works."""
 
-
-async def test_a_worker_that_raises_is_reported_once_as_failed(tiny):
     def broken(spec, mode):
         events = train_script(epochs=5)(spec, mode)
         return [*events[:4], BrokenPipeError("the worker's pipe closed")]
 
-    runner = FakeRunner(broken)
+    killed = "worker exited with code -9 (killed by SIGKILL): MemoryError"
+    runner = FakeRunner(train_script(epochs=2, status="failed", message=killed))
     app = make_app(tiny, runner_factory=runner)
-    async with app.run_test(size=SIZE) as pilot:
+
+    async def run(script, fail_start=None):
+        runner.script, runner.fail_start = script, fail_start
+        count = len(app.runs)
         await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and app.runs)
-        run = app.runs["run1"]
-        assert run.status == "failed"
-        assert len(run.history) == 2
-        assert "BrokenPipeError: the worker's pipe closed" in run.message
-        assert runner.handles[0].killed.is_set()
-        assert log_text(app).count("tiny failed") == 1
-        assert status(app) == "Failed"
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == count + 1)
+        return app.runs[f"run{count + 1}"]
 
-
-async def test_a_run_that_cannot_start_is_reported(tiny):
-    runner = FakeRunner(train_script(), fail_start=RunError("cannot create the run folder"))
-    app = make_app(tiny, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and app.runs)
-        assert app.runs["run1"].status == "failed"
-        assert "cannot create the run folder" in notes(app)
-
-
-async def test_divergence_is_a_warning_with_advice(tiny):
-    message = "loss became nan at epoch 2"
-    runner = FakeRunner(train_script(epochs=2, status="diverged", message=message))
-    app = make_app(tiny, runner_factory=runner)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and app.runs)
-        assert status(app) == "Diverged"
+        table = app.main.query_one(ResultsTable).runs_table
+        # the worker died (the runner reports a failed run_finished with stderr's tail)
+        first = await run(runner.script)
+        assert first.status == "failed" and status(app) == "Failed"
+        assert "MemoryError" in notes(app)
+        assert "tiny failed: worker exited with code -9" in log_text(app)
+        assert table.get_row("run1")[1].startswith("failed: worker exited")
+        # iterating the events raised: reported once, through the worker's state
+        second = await run(broken)
+        assert second.status == "failed" and len(second.history) == 2
+        assert "BrokenPipeError: the worker's pipe closed" in second.message
+        assert runner.handles[-1].killed.is_set()
+        assert log_text(app).count("BrokenPipeError") == 1
+        # the run could not even start
+        third = await run(train_script(), RunError("cannot create the run folder"))
+        assert third.status == "failed" and "cannot create the run folder" in notes(app)
+        # divergence is a warning with advice
+        fourth = await run(train_script(epochs=2, status="diverged", message="loss became nan"))
+        assert fourth.status == "diverged" and status(app) == "Diverged"
         assert "smaller learning rate" in notes(app)
         assert "WARNING: tiny diverged: loss became nan" in log_text(app)
+        assert table.get_row("run4")[1] == "diverged: loss became nan"
+        # and the app still trains
+        fifth = await run(train_script(epochs=2))
+        assert fifth.status == "completed" and status(app) == "Done"
+        assert table.row_count == 5
 
 
 async def test_epoch_events_are_never_dropped_while_batches_are_thinned(tiny):
@@ -244,24 +230,24 @@ async def test_save_as_then_open_round_trips(tiny, tmp_path):
         assert "saved.toml" in app.sub_title
 
 
-@pytest.mark.parametrize("name", ["many_errors.toml", "toml_syntax.toml", "not_utf8.toml"])
-async def test_opening_a_bad_preset_shows_its_errors_and_keeps_the_state(tiny, name):
-    path = BAD_PRESETS / name
-    with pytest.raises(SpecError) as expected:
-        load_preset(path)
+async def test_opening_a_bad_preset_shows_its_errors_and_keeps_the_state(tiny):
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        app.screen.query_one(Input).value = str(path)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
-        shown = [str(s.render()) for s in app.screen.query(".error-line").results(Static)]
-        assert shown == expected.value.lines()
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen is app.main)
-        assert app.draft.spec() == tiny
-        assert expected.value.lines()[0] in log_text(app)
+        for name in ("many_errors.toml", "toml_syntax.toml", "not_utf8.toml"):
+            path = BAD_PRESETS / name
+            with pytest.raises(SpecError) as expected:
+                load_preset(path)
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+            app.screen.query_one(Input).value = str(path)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+            shown = [str(s.render()) for s in app.screen.query(".error-line").results(Static)]
+            assert shown == expected.value.lines()
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.main)
+            assert app.draft.spec() == tiny
+            assert expected.value.lines()[0] in log_text(app)
 
 
 async def test_grid_search_fills_candidates_heatmap_and_applies_best(tiny_spec_data):
@@ -377,24 +363,17 @@ async def test_quit_asks_while_a_run_is_active(tiny):
     assert app.return_code == 0
 
 
-async def test_quit_without_a_run_does_not_ask(tiny):
-    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running)
-
-
 async def test_help_explains_the_focused_pane(tiny):
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("alt+3")
+        await pilot.press("alt+2")
         await pilot.pause()
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert app.screen.topic == "training"
+        assert app.screen.topic == "layers"
         await pilot.press("down")
         await pilot.pause()
-        assert app.screen.topic == "grid"
+        assert app.screen.topic == "training"
         await pilot.press("f1")
         await wait_for(pilot, lambda: app.screen is app.main)
         await pilot.press("alt+5", "f1")
