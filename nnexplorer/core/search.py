@@ -100,6 +100,7 @@ def grid_search(
         if not state.known_failure(exc):
             out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
     finally:
+        state.wait_for_workers()
         if tailer is not None:
             tailer.close()
     if status == "completed":

@@ -40,7 +40,8 @@ from nnexplorer.core.spec import ExperimentSpec, validate_spec
 from nnexplorer.core.training import describe_error, divergence_message
 
 CONFIG_PARAM = "nnx__config"
-FOLD_PARAM = "nnx_test_fold"  # a fit parameter: each row's test fold (sliced by scikit-learn)
+FOLD_PARAM = "nnx_test_fold"
+EAGER_PREDICT_ROWS = 100_000  # a fit parameter: each row's test fold (sliced by scikit-learn)
 
 
 class FitCancelled(BaseException):
@@ -303,16 +304,40 @@ _MODEL: dict[str, Any] = {}
 
 def setup_process(config: SearchConfig) -> None:
     """Once per process: pick this worker's GPU, memory growth, TensorFlow thread counts."""
+    configure_process(config.threads, config.gpus)
+
+
+def configure_process(threads: int, gpus: int) -> None:
+    """Once per process, before TensorFlow runs anything: GPU, memory growth, threads."""
     if _PROCESS.get("ready"):
         return
     _PROCESS["ready"] = True
     from nnexplorer.core import building
 
-    if config.gpus > 1:
-        _claim_gpu(config.gpus)
+    if gpus > 1:
+        _claim_gpu(gpus)
     building.configure_devices()
-    if config.threads:
-        _PROCESS["threads"] = building.configure_threads(config.threads, config.threads)
+    if threads:
+        _PROCESS["threads"] = building.configure_threads(threads, threads)
+
+
+def warm_up(threads: int) -> int:
+    """Prepare a fresh worker while the parent loads data: threads, imports, one tiny fit.
+
+    TensorFlow's first fit in a process pays one-time costs (runtime start, tracing machinery);
+    paying them here overlaps them with the parent's own start.
+    """
+    configure_process(threads, 0)
+    import keras
+
+    _classes()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((8, 2), dtype="float32"), np.zeros(8, dtype="int64")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    model.predict(x, verbose=0)
+    keras.backend.clear_session()
+    return os.getpid()
 
 
 def _claim_gpu(n_gpus: int) -> None:
@@ -438,16 +463,14 @@ def _classes() -> dict[str, type]:
     from scikeras.utils.transformers import ClassifierLabelEncoder
     from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
 
-    prefixes = {*BaseWrapper._routing_prefixes, "nnx"}
+    class _SpecNet:
+        """What both estimators add to scikeras: the fit around the spec, eager prediction."""
 
-    class NnxKerasClassifier(KerasClassifier):
-        """KerasClassifier over a spec's network; see the module docstring."""
-
-        _routing_prefixes = prefixes
+        _routing_prefixes = {*BaseWrapper._routing_prefixes, "nnx"}
 
         def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
             def parent(x: Any, y_: Any, **kw: Any) -> Any:
-                return super(NnxKerasClassifier, self).fit(x, y_, sample_weight, **kw)
+                return super(_SpecNet, self).fit(x, y_, sample_weight, **kw)
 
             return _run_fit(self, parent, X, y, kwargs)
 
@@ -456,6 +479,17 @@ def _classes() -> dict[str, type]:
             ctx = getattr(self, "_nnx_fit", None)
             if ctx is not None:
                 self._fit_callbacks = [*self._fit_callbacks, *ctx.callbacks()]
+
+        def _predict_raw(self, X: Any, **kwargs: Any) -> Any:
+            # One eager forward pass: no predict function to trace for each new network.
+            if kwargs or not self.initialized_ or len(X) > EAGER_PREDICT_ROWS:
+                return super()._predict_raw(X, **kwargs)
+            x, _ = self._validate_data(X=X, y=None)
+            x = self.feature_encoder_.transform(x)
+            return np.asarray(self.model_(x, training=False))
+
+    class NnxKerasClassifier(_SpecNet, KerasClassifier):
+        """KerasClassifier over a spec's network; see the module docstring."""
 
         @property
         def target_encoder(self) -> Any:
@@ -463,22 +497,8 @@ def _classes() -> dict[str, type]:
             loss = "categorical_crossentropy" if getattr(self, "_nnx_one_hot", False) else None
             return ClassifierLabelEncoder(loss=loss, categories=categories)
 
-    class NnxKerasRegressor(KerasRegressor):
+    class NnxKerasRegressor(_SpecNet, KerasRegressor):
         """KerasRegressor over a spec's network; see the module docstring."""
-
-        _routing_prefixes = prefixes
-
-        def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
-            def parent(x: Any, y_: Any, **kw: Any) -> Any:
-                return super(NnxKerasRegressor, self).fit(x, y_, sample_weight, **kw)
-
-            return _run_fit(self, parent, X, y, kwargs)
-
-        def _initialize_callbacks(self) -> None:
-            super()._initialize_callbacks()
-            ctx = getattr(self, "_nnx_fit", None)
-            if ctx is not None:
-                self._fit_callbacks = [*self._fit_callbacks, *ctx.callbacks()]
 
     for cls in (NnxKerasClassifier, NnxKerasRegressor):
         cls.__module__ = __name__

@@ -7,8 +7,12 @@ scikit-learn search; :func:`evaluate_best` tests the refitted best candidate;
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import math
+import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +78,7 @@ class SearchState:
     test_score: float | None = None
     n_params: int = 0
     epochs_completed: int = 0
+    warming: threading.Thread | None = None
 
     @property
     def search_name(self) -> str:
@@ -91,6 +96,10 @@ class SearchState:
 
         spec = self.spec
         self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
+        self.space = build_space(spec, self.seed)
+        n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
+        n_fits = self.space.n_candidates * self.grid.cv
+        self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow()))
         self.device = building.configure_devices()
         devices = building.describe_devices()
         self.versions = {**devices["versions"], "nnexplorer": __version__}
@@ -101,13 +110,33 @@ class SearchState:
             self.y = np.concatenate([data.y_train, data.y_val])
         else:
             self.x, self.y = data.x_train, data.y_train
-        self.space = build_space(spec, self.seed)
         self.scoring = self.grid.scoring or default_scoring(data.task)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
-        n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
-        n_fits = self.space.n_candidates * self.grid.cv
         self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]))
         self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
+
+    def _warm_up(self, planned: Workers) -> None:
+        """Start the worker processes now, so that they start while this one loads data."""
+        if planned.n_jobs < 2 or planned.gpus:
+            return
+
+        def start() -> None:
+            from joblib import Parallel, delayed
+
+            from nnexplorer.core.search_estimator import warm_up
+
+            jobs = planned.n_jobs
+            with contextlib.suppress(Exception):  # the search starts them anyway
+                Parallel(n_jobs=jobs)(delayed(warm_up)(planned.threads) for _ in range(jobs))
+
+        self.warming = threading.Thread(target=start, name="nnx-warm-up", daemon=True)
+        self.warming.start()
+
+    def wait_for_workers(self) -> None:
+        """Join the warm-up (two searches must not share the process pool at once)."""
+        if self.warming is not None:
+            self.warming.join()
+            self.warming = None
 
     def _config(self) -> SearchConfig:
         assert self.space is not None
@@ -142,6 +171,8 @@ class SearchState:
             "error_score": math.nan,
             "return_train_score": False,
         }
+        if self.grid.search != "halving":
+            common["pre_dispatch"] = "all"  # whole batches from the start (see batch_size)
         grid = self.space.param_grid
         if self.grid.search == "random":
             from sklearn.model_selection import RandomizedSearchCV
@@ -159,6 +190,17 @@ class SearchState:
         from sklearn.model_selection import GridSearchCV
 
         return GridSearchCV(pipeline, grid, **common)
+
+    def batch_size(self) -> int:
+        """Fits sent to a worker at once: one network's fits (see :func:`_grouped_backend`)."""
+        space = self.space
+        if space is None or self.grid.search != "grid" or self.workers.n_jobs < 2:
+            return 1
+        blocks = len(space.param_grid)
+        per_block = space.n_candidates // max(1, blocks) * self.grid.cv
+        if blocks >= self.workers.n_jobs:
+            return max(1, per_block)
+        return max(1, space.n_candidates * self.grid.cv // self.workers.n_jobs)
 
     def known_failure(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a failure with a clear message of its own (no traceback needed)."""
@@ -197,6 +239,35 @@ class SearchState:
         }
 
 
+def _grouped_backend(batch: int) -> str:
+    """A loky backend that hands each worker ``batch`` consecutive fits at once.
+
+    Candidates come in blocks that share one network (see :mod:`search_space`); with a block's
+    fits in one batch a worker builds and traces each network once, instead of every worker
+    building every network. joblib splits the last batches to keep the workers balanced.
+    """
+    from joblib import register_parallel_backend
+    from joblib._parallel_backends import LokyBackend
+
+    class GroupedLokyBackend(LokyBackend):
+        def compute_batch_size(self) -> int:
+            return batch
+
+    register_parallel_backend("nnx-grouped", GroupedLokyBackend)
+    return "nnx-grouped"
+
+
+def _gpus_without_tensorflow() -> int:
+    """GPUs the NVIDIA driver lists (honouring CUDA_VISIBLE_DEVICES), without importing TF."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return 0
+    found = len(glob.glob("/proc/driver/nvidia/gpus/*"))
+    if visible is not None:
+        found = min(found, len([v for v in visible.split(",") if v.strip()]))
+    return found
+
+
 def _without_grid(spec: ExperimentSpec) -> dict[str, Any]:
     data = spec.to_dict()
     data.pop("grid", None)
@@ -214,8 +285,15 @@ def test_fold_of(cv: Any, x: Any, y: Any) -> np.ndarray:
 def fit_search(state: SearchState) -> None:
     """Run the scikit-learn search (blocking); note the best candidate."""
     assert state.space is not None
+    state.wait_for_workers()
     folds = test_fold_of(state.cv, state.x, state.y)
-    state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
+    batch = state.batch_size()
+    with contextlib.ExitStack() as stack:
+        if batch > 1:
+            from joblib import parallel_config
+
+            stack.enter_context(parallel_config(backend=_grouped_backend(batch)))
+        state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
     state.best_params = state.space.grid_params(state.search.best_params_)
     state.best_score = float(state.search.best_score_)
 

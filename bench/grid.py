@@ -1,0 +1,283 @@
+"""Grid search speed: nnexplorer's grid_search against a plain scikeras + GridSearchCV script.
+
+Runs the digits preset's grid (8 candidates x 3 folds: learning rate x first layer's units x
+activation) twice per setting: with ``nnexplorer.core.search.grid_search`` and with a plain script,
+written to a temporary folder, that searches the same grid the way the scikeras documentation
+does: a ``KerasClassifier`` whose model function builds the identical network (same layers,
+initialisers with the same seeds, regulariser, constraint and dropout), inside a
+``Pipeline(StandardScaler, net)``, under ``GridSearchCV`` with the same seeded stratified folds,
+scoring and refit, on the same rows (saved to an .npz). Each run is a fresh process (interpreter
+start and TensorFlow import included), settings alternate between the two, and each pair's
+wall-time ratio is printed with the median over repeats. The script also checks that both find
+the same best candidate and that every candidate's mean score agrees.
+
+Target: nnexplorer at n_jobs=-1 takes at most 0.6x the plain script's time at n_jobs=-1.
+
+    .venv/bin/python bench/grid.py                    # 10 epochs, n_jobs -1 and 1, 1 repeat
+    .venv/bin/python bench/grid.py --epochs 20 --repeats 3 --jobs -1
+    .venv/bin/python bench/grid.py --variant reuse=0 --variant spe=1   # speed settings off
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnexplorer.core import datasets
+from nnexplorer.core.presets import load_preset, save_preset
+from nnexplorer.core.spec import ExperimentSpec
+
+TARGET = 0.6
+GRID_KEYS = {  # the digits preset's grid keys -> the plain script's scikeras parameters
+    "optimizer__learning_rate": "optimizer__learning_rate",
+    "layers.0.units": "model__units",
+    "hidden.activation": "model__activation",
+}
+
+PLAIN = """
+import json, os, sys, time
+import numpy as np
+import keras
+from scikeras.wrappers import KerasClassifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+SEED = {seed}
+
+
+def build(units, activation, meta):
+    model = keras.Sequential([
+        keras.Input(shape=(meta["n_features_in_"],)),
+        keras.layers.Dense(units, activation=activation,
+                           kernel_initializer=keras.initializers.HeNormal(seed=SEED),
+                           kernel_regularizer=keras.regularizers.L2({l2}),
+                           kernel_constraint=keras.constraints.MaxNorm({max_norm})),
+        keras.layers.Dropout({rate}, seed=SEED + 1),
+        keras.layers.Dense({units2}, activation=activation,
+                           kernel_initializer=keras.initializers.HeNormal(seed=SEED + 2)),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=SEED + 3)),
+    ])
+    return model
+
+
+if __name__ == "__main__":
+    data = np.load(sys.argv[1])
+    n_jobs, epochs = int(sys.argv[2]), int(sys.argv[3])
+    net = KerasClassifier(model=build, model__units=64, model__activation="relu",
+                          optimizer="adam", optimizer__learning_rate=1e-3,
+                          loss="sparse_categorical_crossentropy",
+                          epochs=epochs, batch_size={batch_size}, verbose=0, random_state=SEED)
+    pipeline = Pipeline([("scaler", StandardScaler()), ("net", net)])
+    grid = json.loads(sys.argv[4])
+    cv = StratifiedKFold(n_splits={cv}, shuffle=True, random_state=SEED)
+    started = time.perf_counter()
+    search = GridSearchCV(pipeline, grid, cv=cv, scoring="accuracy", n_jobs=n_jobs)
+    search.fit(data["x"], data["y"])
+    seconds = time.perf_counter() - started
+    names = {{v: k for k, v in json.loads(sys.argv[5]).items()}}
+    scores = {{}}
+    for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+        key = {{names[k.removeprefix("net__")]: v for k, v in params.items()}}
+        scores[json.dumps(key, sort_keys=True)] = float(score)
+    best = {{names[k.removeprefix("net__")]: v for k, v in search.best_params_.items()}}
+    print(json.dumps({{"search_seconds": seconds, "best_params": best,
+                      "best_score": float(search.best_score_), "scores": scores,
+                      "test_score": float(search.score(data["x_test"], data["y_test"]))}}))
+"""
+
+NNX = """
+import json, sys
+from pathlib import Path
+from nnexplorer.core.presets import load_preset
+from nnexplorer.core.search import grid_search
+from nnexplorer.core.search_records import read_grid_csv
+
+spec = load_preset(sys.argv[1])
+options = json.loads(sys.argv[4])
+result = grid_search(spec, Path(sys.argv[2]), None, n_jobs=int(sys.argv[3]), **options)
+keys = list(spec.grid.params)
+scores = {}
+for row in read_grid_csv(sys.argv[2]):
+    params = {k: json.loads(row[k]) if row[k][:1] in "0123456789-[{" else row[k] for k in keys}
+    scores[json.dumps(params, sort_keys=True)] = float(row["mean_test_score"] or "nan")
+s = result.summary
+print(json.dumps({"status": result.status, "message": result.message,
+                  "search_seconds": s["search_seconds"], "best_params": s["best_params"],
+                  "best_score": s["best_score"], "scores": scores,
+                  "test_score": s.get("test_score")}))
+"""
+
+
+def plain_script(spec: ExperimentSpec) -> str:
+    """The plain search script for the digits preset's network."""
+    dense0, dropout, dense1 = spec.layers[:3]
+    assert spec.grid is not None
+    return PLAIN.format(
+        seed=spec.experiment.seed,
+        l2=dense0.kernel_regularizer.l2 if dense0.kernel_regularizer else 0.0,
+        max_norm=dense0.kernel_constraint.max_norm if dense0.kernel_constraint else 1e9,
+        rate=dropout.rate,
+        units2=dense1.units,
+        batch_size=spec.fit.batch_size,
+        cv=spec.grid.cv,
+    )
+
+
+def check_preset(spec: ExperimentSpec) -> None:
+    """The bench's plain script mirrors the digits preset; refuse anything else."""
+    layers = [layer.type for layer in spec.layers]
+    grid = spec.grid
+    expected = ["dense", "dropout", "dense"]
+    if layers != expected or grid is None or set(grid.params) != set(GRID_KEYS):
+        sys.exit("bench/grid.py: expects the digits preset's layers and grid keys")
+    if grid.n_candidates() < 8 or grid.cv < 3:
+        sys.exit("bench/grid.py: expects at least 8 candidates and 3 folds")
+
+
+def write_data(spec: ExperimentSpec, folder: Path) -> Path:
+    """The search rows (training + validation) and the test rows, unscaled, as nnexplorer reads."""
+    data = datasets.load_dataset(spec.data, spec.experiment.seed)
+    x = np.concatenate([data.x_train, data.x_val]) if data.x_val is not None else data.x_train
+    y = np.concatenate([data.y_train, data.y_val]) if data.y_val is not None else data.y_train
+    path = folder / "data.npz"
+    np.savez(path, x=x, y=y, x_test=data.x_test, y_test=data.y_test)
+    return path
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    """Run one process; its JSON result plus ``wall`` (seconds, process start to end)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if done.returncode != 0:
+        sys.exit(f"bench/grid.py: {argv[1]} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall"], result["cpu"] = wall, cpu
+    return result
+
+
+def parse_variant(text: str) -> dict[str, Any]:
+    """``reuse=0,spe=1`` -> grid_search keyword options."""
+    out: dict[str, Any] = {}
+    for part in filter(None, text.split(",")):
+        key, _, value = part.partition("=")
+        if key == "reuse":
+            out["reuse_models"] = value not in ("0", "false", "no")
+        elif key == "spe":
+            out["steps_per_execution"] = int(value)
+        else:
+            sys.exit(f"bench/grid.py: unknown variant setting {key!r} (reuse, spe)")
+    return out
+
+
+def compare(results: list[dict[str, Any]], tolerance: float) -> list[str]:
+    """Problems: different best candidates, or mean scores further apart than ``tolerance``."""
+    problems = []
+    first = results[0]
+    for other in results[1:]:
+        if other["best_params"] != first["best_params"]:
+            gap = abs(other["scores"][_key(first)] - other["best_score"])
+            if gap > tolerance:
+                problems.append(f"best {other['best_params']} vs {first['best_params']}")
+        for key, score in first["scores"].items():
+            if abs(other["scores"].get(key, float("nan")) - score) > tolerance:
+                problems.append(f"{key}: {other['scores'].get(key)} vs {score}")
+    return problems
+
+
+def _key(result: dict[str, Any]) -> str:
+    return json.dumps(result["best_params"], sort_keys=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--jobs", type=int, action="append", help="n_jobs to time (-1 and 1)")
+    parser.add_argument("--variant", action="append", default=[], help="extra nnexplorer run")
+    parser.add_argument("--tolerance", type=float, default=0.02, help="allowed score difference")
+    args = parser.parse_args(argv)
+    spec = load_preset("digits", [f"fit.epochs={args.epochs}"])
+    check_preset(spec)
+    jobs = args.jobs or [-1, 1]
+    variants = [("nnexplorer", {})] + [(f"nnexplorer[{v}]", parse_variant(v)) for v in args.variant]
+    grid = {f"net__{GRID_KEYS[k]}": v for k, v in spec.grid.params.items()}
+    with tempfile.TemporaryDirectory(prefix="nnx-bench-grid-") as tmp:
+        folder = Path(tmp)
+        data = write_data(spec, folder)
+        (folder / "plain.py").write_text(plain_script(spec))
+        preset = folder / "digits.toml"
+        save_preset(spec, preset)
+        times: dict[tuple[str, int], list[float]] = {}
+        results = []
+        for repeat in range(args.repeats):
+            for n_jobs in jobs:
+                order = [("plain", {}), *variants]
+                if repeat % 2:
+                    order.reverse()
+                for name, options in order:
+                    if name == "plain":
+                        argv_ = [sys.executable, str(folder / "plain.py"), str(data), str(n_jobs)]
+                        argv_ += [str(args.epochs), json.dumps(grid), json.dumps(GRID_KEYS)]
+                    else:
+                        run_dir = folder / f"run-{name}-{n_jobs}-{repeat}"
+                        argv_ = [sys.executable, "-c", NNX, str(preset), str(run_dir)]
+                        argv_ += [str(n_jobs), json.dumps(options)]
+                    result = run(argv_)
+                    if result.get("status", "completed") != "completed":
+                        sys.exit(f"bench/grid.py: {name} {result['status']}: {result['message']}")
+                    times.setdefault((name, n_jobs), []).append(result["wall"])
+                    results.append(result)
+                    print(
+                        f"{name:>28} n_jobs={n_jobs:>2}: {result['wall']:7.1f} s "
+                        f"(search {result['search_seconds']:6.1f} s, cpu {result['cpu']:6.1f} s)  "
+                        "best "
+                        f"{result['best_params']} {result['best_score']:.4f}",
+                        flush=True,
+                    )
+    report(times, jobs, [name for name, _ in variants])
+    problems = compare(results, args.tolerance)
+    print("results agree" if not problems else "RESULTS DIFFER:\n  " + "\n  ".join(problems))
+    return 1 if problems else 0
+
+
+def report(times: dict[tuple[str, int], list[float]], jobs: list[int], names: list[str]) -> None:
+    """Median wall times and the ratios against the plain script."""
+    print("\nmedian wall seconds (process start to end):")
+    for (name, n_jobs), values in sorted(times.items()):
+        print(f"  {name:>28} n_jobs={n_jobs:>2}: {statistics.median(values):7.1f}")
+    print("ratios (nnexplorer / plain):")
+    for name in names:
+        for n_jobs in jobs:
+            mine = statistics.median(times[(name, n_jobs)])
+            for base_jobs in jobs:
+                plain = statistics.median(times[("plain", base_jobs)])
+                mark = ""
+                if n_jobs == base_jobs == -1 and name == "nnexplorer":
+                    verdict = "met" if mine / plain <= TARGET else "NOT met"
+                    mark = f"  (target <= {TARGET}: {verdict})"
+                print(
+                    f"  {name}(n_jobs={n_jobs}) / plain(n_jobs={base_jobs}) = "
+                    f"{mine / plain:.2f}{mark}"
+                )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
