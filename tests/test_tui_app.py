@@ -279,7 +279,10 @@ async def test_grid_search_fills_candidates_heatmap_and_applies_best(tiny_spec_d
         cells = heat_cells(run, *heat.axes)
         assert cells == {(0, 0): 0.505, (0, 1): "fail", (1, 0): 0.605, (1, 1): 0.655}
         assert "Candidate #2 failed" in log_text(app)
-        app.apply_best()
+        await pilot.press("alt+7")
+        await pilot.pause()
+        await pilot.press("a")  # apply best, from the heatmap
+        await wait_for(pilot, lambda: "Applied the best grid candidate" in log_text(app))
         assert app.draft.data["layers"][0]["units"] == 8
         assert app.draft.data["compile"]["learning_rate"] == 0.01
         assert app.draft.problems() == {}
@@ -301,6 +304,8 @@ async def test_grid_chart_draws_each_candidate_then_one_candidate_folds(tiny_spe
         runner.handles[0].release()
         await wait_for(pilot, lambda: not app.busy)
         assert [s.label for s in loss.series if not s.faint] == ["#3 best"]
+        assert loss.series[-1].ys == [0.5, 0.25]  # its refit on the whole training split
+        assert "refit" not in status(app)
         table.focus()
         table.move_cursor(row=table.get_row_index("run1#0"))
         await pilot.press("enter")

@@ -301,6 +301,9 @@ class RunFlow:
             self.main.query_one(ResultsTable).show_candidates(run)
             self.main.query_one(Heatmap).show_run(run)
 
+    def on_heatmap_apply_best(self, message: Heatmap.ApplyBest) -> None:
+        self.apply_best()
+
     def on_results_table_candidate_chosen(self, message: ResultsTable.CandidateChosen) -> None:
         if message.run_key in self.runs:
             self.shown = (message.run_key, message.index)

@@ -24,6 +24,7 @@ from nnexplorer.core.events import (
 )
 
 # Words in a metric name that mean "lower is better".
+REFIT = -1  # the "fold" of the best candidate's refit on the whole training split
 _LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "mape", "crossentropy", "hinge")
 STATE_WORDS = {
     "completed": "Done",
@@ -133,7 +134,7 @@ class CandidateView:
         return self.status != "running"
 
     def add_epoch(self, fold: int, metrics: dict[str, float]) -> None:
-        """Append an epoch of ``fold``'s fit."""
+        """Append an epoch of ``fold``'s fit (:data:`REFIT`: the refit on all the data)."""
         self.histories.setdefault(fold, []).append(dict(metrics))
         self.last_fold = fold
 
@@ -265,8 +266,9 @@ class RunView:
         if event.candidate is None:
             self.history.append(dict(event.metrics))
         else:
-            self.candidate(event.candidate).add_epoch(event.fold or 0, event.metrics)
-            self.active = (event.candidate, event.fold or 0)
+            fold = REFIT if event.fold is None else event.fold
+            self.candidate(event.candidate).add_epoch(fold, event.metrics)
+            self.active = (event.candidate, fold)
 
     def _finished(self, event: RunFinished) -> None:
         summary = event.summary or {}
@@ -349,8 +351,11 @@ class RunView:
         text = f"Grid search: fits {done}/{total or '?'}"
         if self.active is not None:
             cand, fold = self.active
-            text += f", candidate {cand + 1}/{self.n_candidates or '?'}"
-            if self.n_folds:
+            if fold == REFIT:
+                text += f", refitting candidate {cand + 1} on all the training data"
+            else:
+                text += f", candidate {cand + 1}/{self.n_candidates or '?'}"
+            if self.n_folds and fold != REFIT:
                 text += f" fold {fold + 1}/{self.n_folds}"
             if self.epochs:
                 text += f" epoch {self.epoch}/{self.epochs}"

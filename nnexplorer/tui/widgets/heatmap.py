@@ -10,7 +10,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Label, Select, Static
+from textual.message import Message
+from textual.widgets import Button, Label, Select, Static
 
 from nnexplorer.tui.session import RunView, fmt_number, short_key, short_params
 
@@ -92,12 +93,19 @@ def heat_table(run: RunView, row_key: str, col_key: str | None) -> Table:
 
 
 class Heatmap(Vertical):
-    """Pick two grid axes (``y`` rows, ``x`` columns); cells show the mean CV score."""
+    """Pick two grid axes (``y`` rows, ``x`` columns); cells show the mean CV score.
+
+    ``a`` (or the button) asks the app to copy the best candidate into the editors.
+    """
 
     BINDINGS = [
         Binding("x", "cycle('x')", "Next column axis", show=False),
         Binding("y", "cycle('y')", "Next row axis", show=False),
+        Binding("a", "apply_best", "Apply best", show=False),
     ]
+
+    class ApplyBest(Message):
+        """The user wants the best candidate's values in the editors."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -110,6 +118,7 @@ class Heatmap(Vertical):
             yield Select[str]([], id="heat-rows", allow_blank=True, prompt="row axis")
             yield Label("cols (x)")
             yield Select[str]([], id="heat-cols", allow_blank=True, prompt="column axis")
+            yield Button("Apply best", id="apply-best", compact=True)
         with VerticalScroll(id="heat-scroll"):
             yield Static("No grid search yet: F6 runs the grid of the Grid pane.", id="heat-grid")
 
@@ -148,6 +157,14 @@ class Heatmap(Vertical):
             if keys:
                 rows.value = keys[0]
                 cols.value = keys[1] if len(keys) > 1 else NONE
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_apply_best()
+
+    def action_apply_best(self) -> None:
+        """Post :class:`ApplyBest`."""
+        self.post_message(self.ApplyBest())
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from nnexplorer.tui.session import CandidateView, RunView, finite
+from nnexplorer.tui.session import REFIT, CandidateView, RunView, finite
 
 ChartKind = Literal["loss", "metric"]
 TRAIN_COLOR = "cyan"
@@ -115,7 +115,8 @@ def _candidate_folds(cand: CandidateView, train: str, val: str) -> list[Series]:
     out = []
     for fold, history in sorted(cand.histories.items()):
         color = CANDIDATE_COLORS[fold % len(CANDIDATE_COLORS)]
-        out.append(_series(history, train, f"fold {fold + 1}", color))
+        label = "refit" if fold == REFIT else f"fold {fold + 1}"
+        out.append(_series(history, train, label, color))
         out.append(_series(history, val, "", color, True))
     return [s for s in out if s is not None]
 

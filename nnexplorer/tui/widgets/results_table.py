@@ -89,7 +89,7 @@ def candidate_cells(run: RunView, index: int) -> list[Cell]:
     cand = run.candidates[index]
     rank = run.rank_of(index)
     if cand.mean is not None:
-        spread = f" ± {fmt_number(cand.std)}" if cand.std is not None else ""
+        spread = f" ± {cand.std:.2g}" if cand.std is not None else ""
         score = Cell(f"{fmt_number(cand.mean)}{spread}", cand.mean)
     else:
         score = Cell("-")
@@ -129,6 +129,8 @@ class SortableTable(DataTable):
         if key in self.rows:
             for name, cell in zip(self._names, cells, strict=True):
                 self.update_cell(key, name, cell, update_width=True)
+            # the table measures new widths when idle: make sure it gets there
+            self.check_idle()
         else:
             self.add_row(*cells, key=key)
             self.resort()
