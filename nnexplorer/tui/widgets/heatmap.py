@@ -114,10 +114,12 @@ class Heatmap(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="heat-axes"):
-            yield Label("rows (y)")
-            yield Select[str]([], id="heat-rows", allow_blank=True, prompt="row axis")
-            yield Label("cols (x)")
-            yield Select[str]([], id="heat-cols", allow_blank=True, prompt="column axis")
+            yield Label("rows")
+            yield Select[str]([], id="heat-rows", allow_blank=True, prompt="row axis", compact=True)
+            yield Label("cols")
+            yield Select[str](
+                [], id="heat-cols", allow_blank=True, prompt="column axis", compact=True
+            )
             yield Button("Apply best", id="apply-best", compact=True)
         with VerticalScroll(id="heat-scroll"):
             yield Static("No grid search yet: F6 runs the grid of the Grid pane.", id="heat-grid")
