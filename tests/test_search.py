@@ -259,3 +259,45 @@ def test_halving_search_runs_rounds(tiny_spec_data, tmp_path):
     assert len(rows) == 4
     best = rows[0]
     assert {k: best[k] for k in GRID_2X2} == {k: str(v) for k, v in result.best_params.items()}
+
+
+def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
+    """The child-process path: Ctrl-C reaches the whole process group (loky workers too)."""
+    import subprocess
+    import sys
+
+    from nnexplorer.core.events import from_json
+    from nnexplorer.core.runs import create_run_dir
+
+    tiny_spec_data["fit"]["epochs"] = 5
+    spec = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=2)
+    run_dir = create_run_dir(tmp_path / "runs", spec, "grid")
+    command = [sys.executable, "-m", "nnexplorer.core.worker", str(run_dir), "--grid"]
+    with open(tmp_path / "stderr.log", "w") as stderr:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = from_json(line)
+            if isinstance(event, CandidateFinished) and event.fold is not None:
+                os.killpg(proc.pid, signal.SIGINT)
+                break
+        last = [from_json(line) for line in proc.stdout][-1]
+        assert proc.wait(timeout=120) == 130
+    assert isinstance(last, RunFinished) and last.status == "cancelled"
+    kept = journal(run_dir)
+    assert 1 <= len(kept) < 8
+    done_before = {(r["candidate"], r["fold"]) for r in kept}
+
+    resumed = subprocess.run(
+        [*command, "--resume"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    events = [from_json(line) for line in resumed.stdout.splitlines()]
+    trained = {(e.candidate, e.fold) for e in events if isinstance(e, EpochEnded)}
+    assert not trained & done_before
+    assert events[-1].status == "completed"
+    rows = grid_rows(run_dir)
+    assert len(rows) == 4 and all(r["status"] == "completed" for r in rows)
+    assert len(journal(run_dir)) == 8

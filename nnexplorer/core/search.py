@@ -27,7 +27,7 @@ from typing import Any
 from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.search_estimator import FitCancelled
-from nnexplorer.core.search_journal import FitTailer, prepare_fits, request_stop
+from nnexplorer.core.search_journal import FitTailer, prepare_fits, request_stop, stop_requested
 from nnexplorer.core.search_records import best_row, candidate_rows, write_grid_csv
 from nnexplorer.core.search_run import SearchState, evaluate_best, failure_message, fit_search
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
@@ -97,7 +97,9 @@ def grid_search(
         status, message = "cancelled", _cancelled_message(state)
     except Exception as exc:
         status, message = "failed", failure_message(exc, state)
-        if not state.known_failure(exc):
+        if stop_requested(run_dir) or (cancel is not None and cancel.is_set()):
+            status, message = "cancelled", _cancelled_message(state)  # workers ended by the stop
+        elif not state.known_failure(exc):
             out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
     finally:
         state.wait_for_workers()

@@ -62,7 +62,7 @@ class SearchConfig:
     run_dir: str
     session: str
     n_folds: int
-    threads: int = 0  # 0: leave TensorFlow's default
+    threads: int = 0  # 0: leave TensorFlow's default (the fits run in the calling process)
     gpus: int = 0  # > 1: one GPU per worker process
     reuse: bool = True
     steps_per_execution: int = 1
@@ -304,15 +304,24 @@ _MODEL: dict[str, Any] = {}
 
 def setup_process(config: SearchConfig) -> None:
     """Once per process: pick this worker's GPU, memory growth, TensorFlow thread counts."""
-    configure_process(config.threads, config.gpus)
+    configure_process(config.threads, config.gpus, worker=config.threads > 0)
 
 
-def configure_process(threads: int, gpus: int) -> None:
-    """Once per process, before TensorFlow runs anything: GPU, memory growth, threads."""
+def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
+    """Once per process, before TensorFlow runs anything: GPU, memory growth, threads.
+
+    A worker process ignores SIGINT: a Ctrl-C reaches the whole process group, and the search
+    process, which also gets it, stops the fits through the stop file instead.
+    """
     if _PROCESS.get("ready"):
         return
     _PROCESS["ready"] = True
     from nnexplorer.core import building
+
+    if worker:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     if gpus > 1:
         _claim_gpu(gpus)
@@ -327,7 +336,7 @@ def warm_up(threads: int) -> int:
     TensorFlow's first fit in a process pays one-time costs (runtime start, tracing machinery);
     paying them here overlaps them with the parent's own start.
     """
-    configure_process(threads, 0)
+    configure_process(threads, 0, worker=True)
     import keras
 
     _classes()

@@ -123,6 +123,11 @@ def request_stop(run_dir: str | Path) -> None:
     (fits / STOP_FILE).touch()
 
 
+def stop_requested(run_dir: str | Path) -> bool:
+    """Whether a stop was requested for the search in ``run_dir``."""
+    return (Path(run_dir) / FITS_DIR / STOP_FILE).exists()
+
+
 def _lines(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
