@@ -221,7 +221,6 @@ cv = 2
 n_jobs = 1
 
 [grid.params]
-"layers.0.units" = [4, 8]
 optimizer__learning_rate = [0.01, 0.02]
 """
 )
@@ -259,11 +258,11 @@ def test_grid_interrupted_then_resumed(tmp_path, runs_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = read_summary(run_dir)
     assert summary is not None and summary["status"] == "completed"
-    assert summary["n_candidates"] == 4
-    assert set(summary["best_params"]) == {"layers.0.units", "optimizer__learning_rate"}
+    assert summary["n_candidates"] == 2
+    assert set(summary["best_params"]) == {"optimizer__learning_rate"}
     assert "resuming:" in done.stdout
     assert "Candidates" in done.stdout and "best params:" in done.stdout
-    assert (run_dir / "grid.csv").read_text("utf-8").count("\n") == 5  # header + 4 candidates
+    assert (run_dir / "grid.csv").read_text("utf-8").count("\n") == 3  # header + 2 candidates
 
 
 def _fake_run(runs_dir: Path, mode: str, status: str | None) -> Path:
