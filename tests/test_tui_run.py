@@ -75,6 +75,14 @@ async def test_stop_a_real_run(tiny_spec_data, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.runs and len(app.runs["run1"].history) >= 1)
+        # the UI answers while the worker trains: switch panes, open and close help
+        await pilot.press("alt+8")
+        await wait_for(pilot, lambda: app.main.query_one("#view-tabs").active == "log", 5)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen is not app.main, 5)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main, 5)
+        assert app.busy
         await pilot.press("f7")
         await wait_for(pilot, lambda: not app.busy, 60)
         run = app.runs["run1"]

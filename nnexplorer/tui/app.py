@@ -316,6 +316,10 @@ class NNExplorerApp(RunFlow, App[int]):
                 partial(self.action_pane, pane),
             )
 
+    def on_unmount(self) -> None:
+        # the thread following a run would otherwise wait on a worker that outlives the app
+        self.kill_active()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "run" and event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
             self.worker_ended(event.worker)
