@@ -116,8 +116,10 @@ The model is wrapped with scikeras (`KerasClassifier` / `KerasRegressor`) so sci
 so that each fold's scaler sees only that fold's training part.
 
 Cost grows fast: candidates x folds fits. Start with few values, look at the heatmap, then
-narrow the grid around the best region. **F6** runs the grid; **Apply best** (command
-palette) copies the winning values into the editors.
+narrow the grid around the best region. **F6** runs the grid; **Apply best** (`a` in the
+Heatmap tab, or the command palette) copies the winning values into the editors. A search that
+was stopped or crashed continues where it was with **Resume grid search** (command palette, or
+`r` in the past runs, F3).
 """,
     "charts": """\
 # Reading the charts
@@ -158,7 +160,8 @@ Choose two grid keys for the rows (`y`) and columns (`x`); each cell shows the m
 cross-validation score of the candidates with those two values (the best one when other
 keys vary too). Cells fill in as candidates finish; `*` marks the best score and `fail` a
 candidate that diverged or raised. A smooth slope suggests where to extend the grid; a
-single bright cell at the edge suggests the best value lies beyond it.
+single bright cell at the edge suggests the best value lies beyond it. `a` (or the button)
+copies the best candidate's values into the editors.
 """,
     "log": """\
 # Log and keys
