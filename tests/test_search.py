@@ -301,3 +301,21 @@ def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
     rows = grid_rows(run_dir)
     assert len(rows) == 4 and all(r["status"] == "completed" for r in rows)
     assert len(journal(run_dir)) == 8
+
+
+def test_probability_scoring_on_a_binary_task(tiny_spec_data, tmp_path):
+    tiny_spec_data["data"] = {"source": "sklearn:breast_cancer", "test_size": 0.3}
+    tiny_spec_data["fit"]["epochs"] = 1
+    spec = grid_spec(tiny_spec_data, {"layers.0.units": [4]}, scoring="roc_auc")
+    result, _ = run(spec, tmp_path / "run")
+    assert result.status == "completed", result.message
+    assert 0.5 < result.best_score <= 1.0
+    assert 0.5 < result.summary["test_score"] <= 1.0
+    assert result.summary["scoring"] == "roc_auc"
+
+
+def test_unknown_scoring_is_named(tiny_spec_data, tmp_path):
+    spec = grid_spec(tiny_spec_data, {"layers.0.units": [4]}, scoring="acuracy")
+    result, _ = run(spec, tmp_path / "run")
+    assert result.status == "failed"
+    assert "'acuracy' is not a scikit-learn scorer; did you mean 'accuracy'?" in result.message

@@ -500,6 +500,17 @@ def _classes() -> dict[str, type]:
     class NnxKerasClassifier(_SpecNet, KerasClassifier):
         """KerasClassifier over a spec's network; see the module docstring."""
 
+        def __sklearn_tags__(self) -> Any:
+            # scikeras 0.13 predates scikit-learn's tags: without these, scikit-learn does not
+            # see a classifier, and scorers such as roc_auc get both probability columns.
+            from sklearn.utils import ClassifierTags
+
+            tags = super().__sklearn_tags__()
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+            tags.target_tags.required = True
+            return tags
+
         @property
         def target_encoder(self) -> Any:
             categories = "auto" if self.classes_ is None else [self.classes_]
@@ -508,6 +519,15 @@ def _classes() -> dict[str, type]:
 
     class NnxKerasRegressor(_SpecNet, KerasRegressor):
         """KerasRegressor over a spec's network; see the module docstring."""
+
+        def __sklearn_tags__(self) -> Any:
+            from sklearn.utils import RegressorTags
+
+            tags = super().__sklearn_tags__()
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+            tags.target_tags.required = True
+            return tags
 
     for cls in (NnxKerasClassifier, NnxKerasRegressor):
         cls.__module__ = __name__

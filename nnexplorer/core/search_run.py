@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.errors import NnxError
+from nnexplorer.core.errors import NnxError, RunError
 from nnexplorer.core.search_estimator import (
     FOLD_PARAM,
     FitFailed,
@@ -111,6 +111,7 @@ class SearchState:
         else:
             self.x, self.y = data.x_train, data.y_train
         self.scoring = self.grid.scoring or default_scoring(data.task)
+        _check_scoring(self.scoring)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
         self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]))
         self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
@@ -239,6 +240,21 @@ class SearchState:
         }
 
 
+def _check_scoring(scoring: str) -> None:
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    try:
+        get_scorer(scoring)
+    except ValueError:
+        from nnexplorer.core.vocab import suggest
+
+        raise RunError(
+            f"grid.scoring: {scoring!r} is not a scikit-learn scorer"
+            f"{suggest(scoring, get_scorer_names())}",
+            "e.g. accuracy, f1_macro, roc_auc, neg_mean_squared_error, r2",
+        ) from None
+
+
 def _grouped_backend(batch: int) -> str:
     """A loky backend that hands each worker ``batch`` consecutive fits at once.
 
@@ -296,6 +312,8 @@ def fit_search(state: SearchState) -> None:
         state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
     state.best_params = state.space.grid_params(state.search.best_params_)
     state.best_score = float(state.search.best_score_)
+    if not math.isfinite(state.best_score):  # fits that trained but could not be scored
+        raise ValueError(f"all {len(state.records)} fits failed: no candidate has a score")
 
 
 def evaluate_best(state: SearchState) -> None:
