@@ -15,7 +15,7 @@ Target: nnexplorer at n_jobs=-1 takes at most 0.6x the plain script's time at n_
 
     .venv/bin/python bench/grid.py                    # 10 epochs, n_jobs -1 and 1, 1 repeat
     .venv/bin/python bench/grid.py --epochs 20 --repeats 3 --jobs -1
-    .venv/bin/python bench/grid.py --variant reuse=0 --variant spe=1   # speed settings off
+    .venv/bin/python bench/grid.py --jobs -1 --variant reuse=0 --variant warm=0,group=0
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def run(argv: list[str]) -> dict[str, Any]:
 
 
 def parse_variant(text: str) -> dict[str, Any]:
-    """``reuse=0,spe=1`` -> grid_search keyword options."""
+    """``reuse=0,spe=1,warm=0,group=0`` -> grid_search keyword options."""
     out: dict[str, Any] = {}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
@@ -182,8 +182,12 @@ def parse_variant(text: str) -> dict[str, Any]:
             out["reuse_models"] = value not in ("0", "false", "no")
         elif key == "spe":
             out["steps_per_execution"] = int(value)
+        elif key == "warm":
+            out["warm_workers"] = value not in ("0", "false", "no")
+        elif key == "group":
+            out["group_fits"] = value not in ("0", "false", "no")
         else:
-            sys.exit(f"bench/grid.py: unknown variant setting {key!r} (reuse, spe)")
+            sys.exit(f"bench/grid.py: unknown variant setting {key!r} (reuse, spe, warm, group)")
     return out
 
 

@@ -73,21 +73,32 @@ def grid_search(
     n_jobs: int | None = None,
     reuse_models: bool = True,
     steps_per_execution: int | None = None,
+    warm_workers: bool = True,
+    group_fits: bool = True,
 ) -> SearchResult:
     """Search ``spec.grid`` and record it in ``run_dir``; never raises.
 
     Status ``completed``; ``cancelled`` when ``cancel`` was set (or on KeyboardInterrupt):
     running fits stop within a batch and every finished fit stays in the journal; ``failed``
     when every candidate failed, a worker process died, or anything else went wrong, with a
-    message saying which. ``n_jobs`` overrides ``grid.n_jobs``; ``reuse_models`` and
-    ``steps_per_execution`` are speed settings (see :mod:`nnexplorer.core.search_estimator`).
+    message saying which. ``n_jobs`` overrides ``grid.n_jobs``. The speed settings (all on by
+    default; bench/grid.py measures each): ``reuse_models`` (a worker reuses a traced network
+    when only learning rate, epochs or batch size change), ``steps_per_execution`` (training
+    steps per call into TensorFlow, default 8), ``warm_workers`` (start the worker processes
+    while this one loads data) and ``group_fits`` (hand each worker all fits of one network).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     recorder = RunRecorder(run_dir)
     out = _serialised(tee(recorder, emit))
     state = SearchState(spec=spec, run_dir=run_dir, grid=spec.grid or GridSpec())
-    state.options = {"n_jobs": n_jobs, "reuse": reuse_models, "spe": steps_per_execution}
+    state.options = {
+        "n_jobs": n_jobs,
+        "reuse": reuse_models,
+        "spe": steps_per_execution,
+        "warm": warm_workers,
+        "group": group_fits,
+    }
     tailer: FitTailer | None = None
     try:
         tailer = _start(state, out, cancel, resume)

@@ -118,7 +118,7 @@ class SearchState:
 
     def _warm_up(self, planned: Workers) -> None:
         """Start the worker processes now, so that they start while this one loads data."""
-        if planned.n_jobs < 2 or planned.gpus:
+        if planned.n_jobs < 2 or planned.gpus or not self.options.get("warm", True):
             return
 
         def start() -> None:
@@ -196,6 +196,8 @@ class SearchState:
         """Fits sent to a worker at once: one network's fits (see :func:`_grouped_backend`)."""
         space = self.space
         if space is None or self.grid.search != "grid" or self.workers.n_jobs < 2:
+            return 1
+        if not self.options.get("group", True):
             return 1
         blocks = len(space.param_grid)
         per_block = space.n_candidates // max(1, blocks) * self.grid.cv
