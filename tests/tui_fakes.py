@@ -1,4 +1,5 @@
-"""A fake runner for the TUI tests: canned engine events instead of a worker process.
+"""A fake runner for the TUI tests (canned engine events instead of a worker process), and
+small helpers to wait for the app and read what it shows.
 
 ``FakeRunner(script)`` has ``start_run``'s signature; each call returns a :class:`FakeHandle`
 that yields ``script(spec, mode)`` event by event. A script may contain :data:`HOLD` (wait
@@ -256,3 +257,34 @@ class FakeRunner:
         handle = FakeHandle(self.script(spec, mode), root / f"fake-{len(self.calls)}", self.delay)
         self.handles.append(handle)
         return handle
+
+
+# --------------------------------------------------------------------------- pilot helpers
+
+
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+def log_text(app: Any) -> str:
+    """Every line of the app's log pane."""
+    from nnexplorer.tui.widgets.log_panel import LogPanel
+
+    return "\n".join(app.main.query_one(LogPanel).lines_written)
+
+
+def status(app: Any) -> str:
+    """The state shown in the status bar."""
+    from nnexplorer.tui.widgets.status_bar import StatusBar
+
+    return app.main.query_one(StatusBar).state
+
+
+def notes(app: Any) -> str:
+    """The notifications on show, title and message."""
+    return "\n".join(f"{n.title} {n.message}" for n in app._notifications)
