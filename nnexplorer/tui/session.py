@@ -205,7 +205,7 @@ class RunView:
     epoch_seconds: list[float] = field(default_factory=list)
     epoch: int = 0
     epochs: int = 0
-    batch: tuple[int, int] = (0, 0)
+    batch: tuple[int, int, int] = (0, 0, 0)  # epoch, batch, batches of the epoch in progress
     active: tuple[int, int] | None = None
 
     @property
@@ -222,7 +222,7 @@ class RunView:
         elif isinstance(event, EpochEnded):
             self._epoch(event)
         elif isinstance(event, BatchProgress):
-            self.batch = (event.batch, event.batches)
+            self.batch = (event.epoch, event.batch, event.batches)
         elif isinstance(event, CandidateStarted):
             cand = self.candidate(event.candidate, event.params)
             cand.n_folds = event.n_folds or cand.n_folds or self.n_folds
@@ -260,7 +260,7 @@ class RunView:
 
     def _epoch(self, event: EpochEnded) -> None:
         self.epoch, self.epochs = event.epoch, event.epochs
-        self.batch = (0, 0)
+        self.batch = (0, 0, 0)
         if event.seconds:
             self.epoch_seconds.append(event.seconds)
         if event.candidate is None:
@@ -336,10 +336,14 @@ class RunView:
             return "Starting worker..."
         if self.mode == "grid":
             return self._grid_state()
-        if not self.epochs:
+        epoch, batch, batches = self.batch
+        if not self.epochs and not batch:
             return "Training: loading data and building the model..."
         per_epoch = statistics.fmean(self.epoch_seconds[-5:]) if self.epoch_seconds else None
-        text = f"Training epoch {self.epoch}/{self.epochs}"
+        of = f"/{self.epochs or self.epochs_planned}"
+        text = f"Training epoch {epoch if batch else self.epoch}{of}"
+        if batch:
+            text += f" (batch {batch}/{batches})"
         if per_epoch is not None:
             eta = per_epoch * max(self.epochs - self.epoch, 0)
             text += f", {per_epoch:.1f} s/epoch, ETA {fmt_duration(eta)}"
