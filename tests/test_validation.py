@@ -38,7 +38,7 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("unknown activation 'sigmoidd'", "did you mean 'sigmoid'"),
     ),
     "optimizer_option.toml": (
-        "compile",
+        "compile.momentum",
         ("'momentum' does not apply to optimizer 'adam'", "beta_1", "amsgrad"),
     ),
     "unknown_layer.toml": ("layers[0]", ("unknown layer type 'conv2d'", "dense", "dropout")),

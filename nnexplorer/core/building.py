@@ -13,7 +13,10 @@ front for the validation split: ``loss``/``val_loss`` always, and ``accuracy``, 
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,9 +308,39 @@ def set_seeds(seed: int | None) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+def import_tensorflow() -> Any:
+    """Import TensorFlow, keeping its native start-up chatter off the terminal.
+
+    Before absl is initialised TensorFlow writes to file descriptor 2 whatever the log level
+    (a pre-init warning and, on machines without CUDA, the driver probe); that noise would
+    also fill the stderr tail a failed worker reports. It is caught in a temporary file and
+    only shown when the import itself fails.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # the CUDA probe writes at first use
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tf
+
+
 def configure_threads(intra: int | None = None, inter: int | None = None) -> bool:
     """Set TensorFlow's thread pools; False when TensorFlow already started with other values."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     threading = tf.config.threading
     wanted = [
@@ -338,7 +371,7 @@ def configure_devices() -> str:
     global _DEVICE_LABEL
     if _DEVICE_LABEL is not None:
         return _DEVICE_LABEL
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     for gpu in tf.config.list_physical_devices("GPU"):
         try:

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -302,16 +303,19 @@ class CompileSpec(_Section):
             _check(metric, ("auto", *vocab.METRICS), "metric")
         return value
 
-    @model_validator(mode="after")
-    def _options_fit_optimizer(self) -> CompileSpec:
-        own = vocab.OPTIMIZER_OPTIONS[self.optimizer] + vocab.COMMON_OPTIMIZER_OPTIONS
-        for key in self.optimizer_options():
-            if key not in own:
-                raise ValueError(
-                    f"'{key}' does not apply to optimizer {self.optimizer!r} "
-                    f"(its options: learning_rate, {', '.join(own)})"
-                )
-        return self
+    @field_validator(*_OPTIMIZER_OPTION_FIELDS)
+    @classmethod
+    def _option_fits_optimizer(cls, value: Any, info: ValidationInfo) -> Any:
+        optimizer = info.data.get("optimizer")  # validated first: it is declared first
+        if value is None or optimizer not in vocab.OPTIMIZER_OPTIONS:
+            return value
+        own = vocab.OPTIMIZER_OPTIONS[optimizer] + vocab.COMMON_OPTIMIZER_OPTIONS
+        if info.field_name not in own:
+            raise ValueError(
+                f"'{info.field_name}' does not apply to optimizer {optimizer!r} "
+                f"(its options: learning_rate, {', '.join(own)})"
+            )
+        return value
 
     def optimizer_options(self) -> dict[str, Any]:
         """The optimizer options that were set (learning_rate excluded)."""
