@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from tui_fakes import FakeRunner, log_text, notes, status, train_script, wait_for
 
 from nnexplorer.core.errors import RunError, SpecError
-from nnexplorer.core.events import EpochEnded
+from nnexplorer.core.events import BatchProgress, EpochEnded
 from nnexplorer.core.presets import load_preset
 from nnexplorer.tui.app import NNExplorerApp, make_app
 from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog
@@ -70,33 +70,21 @@ async def test_train_fills_charts_results_and_status(tiny):
         labels = [s.label for s in loss.series]
         assert labels == ["prev", "", "train", "val"]
         assert runs_rows(app) == 2
-
-
-async def test_status_shows_epoch_speed_and_eta(tiny):
-    runner = FakeRunner(train_script(epochs=10, hold_after=3))
-    app = make_app(tiny, runner_factory=runner)
-    async with app.run_test(size=SIZE) as pilot:
+        # a run that floods batch progress: every epoch still arrives, in order
+        runner.script = flooded
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.busy and len(app.runs["run1"].history) == 3)
-        assert status(app) == "Training epoch 3/10, 0.5 s/epoch, ETA 00:04"
-        runner.handles[0].release()
-        await wait_for(pilot, lambda: not app.busy)
+        await wait_for(pilot, lambda: not app.busy and len(app.runs) == 3)
+        assert [row["loss"] for row in app.runs["run3"].history] == [2 / e for e in range(1, 31)]
 
 
-async def test_train_refuses_an_invalid_draft_with_its_first_problem(tiny):
-    runner = FakeRunner(train_script())
-    app = make_app(tiny, runner_factory=runner)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        app.draft.apply("fit.epochs", 0)
-        app.revalidate()
-        await pilot.press("f5")
-        await pilot.pause()
-        assert runner.calls == []
-        assert "fit.epochs" in notes(app)
-        assert "Cannot train: fit.epochs" in log_text(app)
-        assert app.main.query_one("#editors", TabbedContent).active == "training"
-        assert "fit.epochs" in app.main.query_one(StatusBar).problem
+def flooded(spec, mode):
+    """A 30-epoch run with 50 batch-progress events before each epoch event."""
+    out = []
+    for event in train_script(epochs=30)(spec, mode):
+        if isinstance(event, EpochEnded):
+            out += [BatchProgress(epoch=event.epoch, batch=b, batches=50) for b in range(50)]
+        out.append(event)
+    return out
 
 
 async def test_stop_ends_the_run_as_stopped(tiny):
@@ -105,6 +93,7 @@ async def test_stop_ends_the_run_as_stopped(tiny):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.busy and len(app.runs["run1"].history) == 2)
+        assert status(app) == "Training epoch 2/10, 0.5 s/epoch, ETA 00:04"
         await pilot.press("f7")
         await wait_for(pilot, lambda: not app.busy)
         assert runner.handles[0].stopped.is_set()
@@ -159,25 +148,6 @@ async def test_failures_are_reported_and_the_app_stays_usable(tiny):
         fifth = await run(train_script(epochs=2))
         assert fifth.status == "completed" and status(app) == "Done"
         assert table.row_count == 5
-
-
-async def test_epoch_events_are_never_dropped_while_batches_are_thinned(tiny):
-    from nnexplorer.core.events import BatchProgress
-
-    def busy(spec, mode):
-        events = train_script(epochs=30)(spec, mode)
-        out = []
-        for event in events:
-            if isinstance(event, EpochEnded):
-                out += [BatchProgress(epoch=event.epoch, batch=b, batches=50) for b in range(50)]
-            out.append(event)
-        return out
-
-    app = make_app(tiny, runner_factory=FakeRunner(busy))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: not app.busy and app.runs)
-        assert [row["loss"] for row in app.runs["run1"].history] == [2 / e for e in range(1, 31)]
 
 
 async def test_save_as_then_open_round_trips(tiny, tmp_path):
@@ -246,7 +216,10 @@ async def test_quit_asks_while_a_run_is_active(tiny):
     assert app.return_code == 0
 
 
-async def test_help_explains_the_focused_pane(tiny):
+async def test_help_explains_the_focused_pane_and_code_view_shows_the_script(tiny):
+    from nnexplorer.core.codegen import export_script
+    from nnexplorer.tui.screens.code_view import CodeScreen
+
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("alt+2")
@@ -262,12 +235,22 @@ async def test_help_explains_the_focused_pane(tiny):
         await pilot.press("alt+5", "f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert app.screen.topic == "charts"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        # ctrl+e: the equivalent Keras script
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        assert app.screen.script == export_script(tiny)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
 
 
-async def test_pane_keys_and_side_switch_on_a_narrow_terminal(tiny):
+async def test_panes_by_keys_on_any_terminal_size_without_colour(tiny, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        assert app.no_color
         main = app.main
         assert main.query_one("#editors").display and not main.query_one("#views").display
         await pilot.press("alt+6")
@@ -284,13 +267,9 @@ async def test_pane_keys_and_side_switch_on_a_narrow_terminal(tiny):
         await pilot.press("alt+1")
         await pilot.pause()
         assert main.query_one("#editors", TabbedContent).active == "data"
-
-
-async def test_wide_terminal_shows_both_sides_and_tiny_one_a_message(tiny):
-    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
-    async with app.run_test(size=SIZE) as pilot:
+        # wide: both sides; too small: a message instead of the layout
+        await pilot.resize_terminal(*SIZE)
         await pilot.pause()
-        main = app.main
         assert main.query_one("#editors").display and main.query_one("#views").display
         await pilot.resize_terminal(70, 20)
         await pilot.pause()
@@ -302,21 +281,7 @@ async def test_wide_terminal_shows_both_sides_and_tiny_one_a_message(tiny):
         assert not message.display and main.query_one("#body").display
 
 
-async def test_log_scale_key_toggles_the_loss_axis(tiny):
-    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
-    async with app.run_test(size=SIZE) as pilot:
-        chart = app.main.query_one("#loss-chart", MetricChart)
-        assert not chart.log_scale
-        await pilot.press("ctrl+l")
-        assert chart.log_scale
-        await pilot.press("alt+5")
-        await pilot.pause()
-        assert app.focused is chart
-        await pilot.press("l")
-        assert not chart.log_scale
-
-
-async def test_selecting_a_result_row_shows_that_run(tiny):
+async def test_selecting_a_result_row_shows_that_run_and_log_scale(tiny):
     runner = FakeRunner(train_script(epochs=2))
     app = make_app(tiny, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
@@ -336,27 +301,15 @@ async def test_selecting_a_result_row_shows_that_run(tiny):
         assert loss.series[-2].ys == [2.0, 1.0]
         await pilot.press("s")
         assert table.sort_column == "Run"
-
-
-async def test_no_color_is_honoured(tiny, monkeypatch):
-    monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
-    async with app.run_test(size=SIZE) as pilot:
+        # the loss chart's log scale: ctrl+l anywhere, l on the chart
+        assert not loss.log_scale
+        await pilot.press("ctrl+l")
+        assert loss.log_scale
+        await pilot.press("alt+5")
         await pilot.pause()
-        assert app.no_color
-
-
-async def test_code_view_shows_the_equivalent_script(tiny):
-    from nnexplorer.core.codegen import export_script
-    from nnexplorer.tui.screens.code_view import CodeScreen
-
-    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+e")
-        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
-        assert app.screen.script == export_script(tiny)
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.focused is loss
+        await pilot.press("l")
+        assert not loss.log_scale
 
 
 async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_path):

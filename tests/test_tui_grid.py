@@ -10,6 +10,7 @@ from nnexplorer.core.spec import validate_spec
 from nnexplorer.tui.app import make_app
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
+from nnexplorer.tui.widgets.status_bar import StatusBar
 
 SIZE = (120, 40)
 
@@ -75,7 +76,7 @@ async def test_grid_chart_draws_each_candidate_then_one_candidate_folds(tiny_spe
         assert [s.label for s in loss.series][:2] == ["fold 1", "fold 2"]
 
 
-async def test_grid_without_values_is_refused(tiny_spec):
+async def test_runs_are_refused_without_grid_values_or_with_an_invalid_field(tiny_spec):
     runner = FakeRunner(grid_script())
     app = make_app(tiny_spec, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
@@ -84,6 +85,16 @@ async def test_grid_without_values_is_refused(tiny_spec):
         assert runner.calls == []
         assert "Nothing to search" in notes(app)
         assert app.main.query_one("#editors", TabbedContent).active == "grid"
+        # F5 refuses an invalid draft with its first problem and shows where it is
+        app.draft.apply("fit.epochs", 0)
+        app.revalidate()
+        await pilot.press("f5")
+        await pilot.pause()
+        assert runner.calls == []
+        assert "fit.epochs" in notes(app)
+        assert "Cannot train: fit.epochs" in log_text(app)
+        assert app.main.query_one("#editors", TabbedContent).active == "training"
+        assert "fit.epochs" in app.main.query_one(StatusBar).problem
 
 
 async def test_resume_continues_the_interrupted_search(tiny_spec_data, tmp_path):

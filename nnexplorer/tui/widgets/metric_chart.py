@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from textual.app import RenderResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
@@ -197,12 +198,22 @@ class MetricChart(PlotextPlot):
         self._redraw()
 
     def _redraw(self) -> None:
+        log = self.log_scale and self.kind == "loss"
+        title = self._title + (" (log)" if log else "")
+        self.border_title = legend_markup(title, self._series)
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        # plotext scales its stored data in place when it builds a log plot: plot afresh
+        # before every build, so that a second render does not take the log twice
+        self._plot_series()
+        return super().render()
+
+    def _plot_series(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         log = self.log_scale and self.kind == "loss"
-        title = self._title + (" (log)" if log else "")
-        self.border_title = legend_markup(title, self._series)
         plt.xlabel("epoch")
         lines = []
         for line in self._series:
@@ -210,15 +221,13 @@ class MetricChart(PlotextPlot):
             if points:
                 lines.append((line, [p[0] for p in points], [p[1] for p in points]))
         plt.yscale("log" if log and lines else "linear")
-        drawn = last_epoch = 0
+        last_epoch = 0
         for line, xs, ys in lines:
             plt.plot(xs, ys, color=line.color, marker="braille")
-            drawn += 1
             last_epoch = max(last_epoch, xs[-1])
         if last_epoch:
             plt.xticks(epoch_ticks(last_epoch))
-        if not drawn:
+        if not lines:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
             plt.text(self._empty_hint, 0.5, 0.5, alignment="center")
-        self.refresh()
