@@ -40,6 +40,8 @@ async def test_starts_ready_and_quits_without_asking(tiny):
         assert app.draft.problems() == {}
         assert app.draft.spec() == tiny
         assert runs_rows(app) == 0
+        palette = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Train (F5)", "Apply best", "Resume grid search", "Past runs (F3)"} <= palette
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running)
 
@@ -334,6 +336,9 @@ async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_pat
         await pilot.pause()
         chart = app.screen.query_one("#past-loss", MetricChart)
         assert chart.series[0].ys == [2.0, 1.0, 2 / 3]
+        await pilot.press("r")  # a finished train run cannot be resumed
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen) and "Only an interrupted grid" in notes(app)
         await pilot.press("o")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.draft.spec() == old
