@@ -177,6 +177,17 @@ async def test_save_as_then_open_round_trips(tiny, tmp_path):
         assert app.draft.spec() == before
         assert app.preset_path == target
         assert "saved.toml" in app.sub_title
+        # saving over another file asks first
+        other = tmp_path / "other.toml"
+        other.write_text("# someone else's file\n")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        app.screen.query_one(Input).value = str(other)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.preset_path == other)
+        assert load_preset(other) == before
 
 
 async def test_opening_a_bad_preset_shows_its_errors_and_keeps_the_state(tiny):

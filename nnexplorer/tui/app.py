@@ -17,7 +17,13 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError, SpecError
-from nnexplorer.core.presets import DEFAULT_PRESET, bundled_presets, load_preset, save_preset
+from nnexplorer.core.presets import (
+    DEFAULT_PRESET,
+    bundled_dir,
+    bundled_presets,
+    load_preset,
+    save_preset,
+)
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.core.spec_paths import canonical_key
 from nnexplorer.tui.draft import Draft
@@ -91,7 +97,9 @@ class NNExplorerApp(RunFlow, App[int]):
     def on_main_screen_ready(self) -> None:
         self._set_subtitle()
         self.reload_editors()
-        self.log_line(f"Opened {self.preset_path or 'the default experiment'}.")
+        name = self.draft.data.get("experiment", {}).get("name", "")
+        opened = f"Opened {self.preset_path}" if self.preset_path else f"Editing {name}"
+        self.log_line(f"{opened}. F5 trains, F6 searches the grid, F1 explains the pane.")
         self.show_run_on_charts()
 
     # ------------------------------------------------------------------ draft and editors
@@ -143,17 +151,27 @@ class NNExplorerApp(RunFlow, App[int]):
             )
             return
         name = self.preset_path or Path(f"{spec.experiment.name}.toml")
+        if name.resolve().parent == bundled_dir().resolve():
+            name = Path(name.name)  # a copy here, never over the bundled preset
         self.push_screen(
             PathDialog("Save the preset as", str(name), action="Save"),
             partial(self._save, spec),
         )
 
-    def _save(self, spec: ExperimentSpec, path: str | None) -> None:
+    def _save(self, spec: ExperimentSpec, path: str | None, confirmed: bool = False) -> None:
         if not path:
             return
         target = Path(path).expanduser()
         if target.suffix != ".toml":
             target = target.with_name(target.name + ".toml")
+        if target.exists() and not confirmed and target != self.preset_path:
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._save(spec, str(target), confirmed=True)
+
+            self.push_screen(ConfirmDialog(f"{target} exists. Replace it?", "Replace"), answer)
+            return
         try:
             save_preset(spec, target)
         except OSError as exc:
@@ -261,6 +279,8 @@ class NNExplorerApp(RunFlow, App[int]):
         if not self.busy:
             self.exit(0)
             return
+        if isinstance(self.screen, ConfirmDialog):
+            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -281,11 +301,14 @@ class NNExplorerApp(RunFlow, App[int]):
         if not params:
             self.notify("No finished grid candidate to apply yet.", severity="warning")
             return
-        for key, value in params.items():
-            self.draft.apply(canonical_key(key), value)
+        # hidden.count first: it adds or removes the layers that the other keys may set
+        ordered = sorted(params.items(), key=lambda kv: canonical_key(kv[0]) != "hidden.count")
+        failed = [key for key, value in ordered if not self.draft.apply(canonical_key(key), value)]
         self.reload_editors()
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
         self.log_line(f"Applied the best grid candidate: {shown}.")
+        for key in failed:
+            self.log_line(f"{key}: {self.draft.problems().get(key, 'could not be set')}", "warning")
         self.notify(f"Applied {shown}", title="Best candidate")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
