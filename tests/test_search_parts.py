@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nnexplorer.core.events import CandidateFinished, CandidateStarted, EpochEnded, LogEvent
-from nnexplorer.core.search_estimator import SearchConfig, candidate_spec, fold_of
+from nnexplorer.core.search_fit import SearchConfig, candidate_spec, fold_of
 from nnexplorer.core.search_journal import (
     FITS_DIR,
     JOURNAL_FILE,

@@ -26,7 +26,7 @@ from typing import Any
 
 from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
-from nnexplorer.core.search_estimator import FitCancelled
+from nnexplorer.core.search_fit import FitCancelled
 from nnexplorer.core.search_journal import FitTailer, prepare_fits, request_stop, stop_requested
 from nnexplorer.core.search_records import best_row, candidate_rows, write_grid_csv
 from nnexplorer.core.search_run import SearchState, evaluate_best, failure_message, fit_search

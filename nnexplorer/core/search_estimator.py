@@ -26,272 +26,39 @@ import functools
 import json
 import math
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.search_journal import FITS_DIR, JOURNAL_FILE, FitLog, StopFlag, fit_key
-from nnexplorer.core.search_space import candidate_id
-from nnexplorer.core.spec import ExperimentSpec, validate_spec
+from nnexplorer.core.search_fit import (
+    CONFIG_PARAM,
+    FOLD_PARAM,
+    FitCancelled,
+    FitContext,
+    FitFailed,
+    SearchConfig,
+    base_spec,
+    candidate_spec,
+    parse_config,
+)
+from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.core.training import describe_error, divergence_message
 
-CONFIG_PARAM = "nnx__config"
-FOLD_PARAM = "nnx_test_fold"
-EAGER_PREDICT_ROWS = 100_000  # a fit parameter: each row's test fold (sliced by scikit-learn)
+EAGER_PREDICT_ROWS = 100_000
 
-
-class FitCancelled(BaseException):
-    """The search was asked to stop; passes scikit-learn's ``error_score`` handling on purpose."""
-
-
-class FitFailed(Exception):
-    """A fit diverged or raised; scikit-learn scores it ``error_score`` (NaN)."""
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """What every fit of one search session shares (travels as one JSON string)."""
-
-    spec: dict[str, Any]
-    keys: dict[str, str]  # estimator parameter -> grid key
-    candidates: list[str]  # candidate ids in order
-    run_dir: str
-    session: str
-    n_folds: int
-    threads: int = 0  # 0: leave TensorFlow's default (the fits run in the calling process)
-    gpus: int = 0  # > 1: one GPU per worker process
-    reuse: bool = True
-    steps_per_execution: int = 1
-    batch_interval: float = 0.25
-
-    def to_json(self) -> str:
-        """The config as the estimator parameter carries it."""
-        return json.dumps(self.__dict__, separators=(",", ":"), default=str)
-
-    @property
-    def fits_dir(self) -> Path:
-        """Where the fits write their files."""
-        return Path(self.run_dir) / FITS_DIR
-
-
-@functools.lru_cache(maxsize=8)
-def parse_config(text: str) -> SearchConfig:
-    """The config from its JSON (cached: every fit of a session carries the same string)."""
-    return SearchConfig(**json.loads(text))
-
-
-@functools.lru_cache(maxsize=8)
-def _base_spec(text: str) -> ExperimentSpec:
-    return validate_spec(json.loads(text))
-
-
-@functools.lru_cache(maxsize=256)
-def _candidate_spec(spec_text: str, values_text: str) -> ExperimentSpec:
-    values = {k: v for k, v in json.loads(values_text).items() if v is not None}
-    return _base_spec(spec_text).with_params(values)
-
-
-def candidate_spec(config: SearchConfig, values: dict[str, Any]) -> ExperimentSpec:
-    """The spec of the candidate with these grid values."""
-    spec_text = json.dumps(config.spec, sort_keys=True)
-    return _candidate_spec(spec_text, json.dumps(values, sort_keys=True, default=str))
-
-
-@functools.lru_cache(maxsize=4)
-def _journal(path: str, session: str) -> dict[str, dict[str, Any]]:
-    """Finished fits recorded before this session started (read once per process and session)."""
-    from nnexplorer.core.search_journal import read_journal
-
-    return read_journal(Path(path).parent) if Path(path).is_file() else {}
-
-
-def fold_of(test_fold: Any, n_folds: int) -> int | None:
-    """The fold whose rows are missing from this training set; None when all are present."""
-    if test_fold is None:
-        return None
-    present = set(np.unique(np.asarray(test_fold)).tolist())
-    missing = [k for k in range(n_folds) if k not in present]
-    return missing[0] if missing else None
-
-
-# --------------------------------------------------------------------------- one fit
-
-
-class FitContext:
-    """Everything about one fit: who it is, its file, its callbacks, its outcome."""
-
-    def __init__(
-        self, config: SearchConfig, values: dict[str, Any], fold: int | None, n: int, epochs: int
-    ):
-        self.config = config
-        self.values = values
-        self.fold = fold
-        self.n_train = n
-        self.epochs = epochs
-        ident = candidate_id(values)
-        self.candidate = config.candidates.index(ident) if ident in config.candidates else -1
-        self.key = fit_key(values, fold, n, epochs)
-        journal = _journal(str(Path(config.run_dir) / JOURNAL_FILE), config.session)
-        self.cached = journal.get(self.key) if fold is not None else None
-        self.spec: ExperimentSpec | None = None
-        self.callback: Any = None
-        self.started = time.perf_counter()
-        self.fit_seconds = 0.0
-        self.finished = False
-        self._log: FitLog | None = None
-
-    @classmethod
-    def of(cls, estimator: Any, x: Any, test_fold: Any) -> FitContext:
-        """The context of a fit of ``estimator`` on ``x``."""
-        config = parse_config(getattr(estimator, CONFIG_PARAM))
-        values = {key: getattr(estimator, name, None) for name, key in config.keys.items()}
-        epochs = int(getattr(estimator, "epochs", 0) or 0)
-        return cls(config, values, fold_of(test_fold, config.n_folds), len(x), epochs)
-
-    def _write(self, data: dict[str, Any]) -> None:
-        if self._log is None:
-            self._log = FitLog(self.config.fits_dir, self.key)
-        self._log.write(data)
-
-    def begin(self) -> ExperimentSpec:
-        """Honour a pending stop, announce the fit, set the process up; the candidate's spec."""
-        if StopFlag(self.config.fits_dir).is_set():
-            raise FitCancelled("the search was stopped")
-        self._write(self._head("fit_begin"))
-        self.started = time.perf_counter()
-        self.spec = candidate_spec(self.config, self.values)
-        setup_process(self.config)
-        return self.spec
-
-    def _head(self, kind: str) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "key": self.key,
-            "candidate": self.candidate,
-            "fold": self.fold,
-            "params": self.values,
-            "pid": os.getpid(),
-            "time": time.time(),
-        }
-
-    def callbacks(self) -> list[Any]:
-        """The event callback (and early stopping when the spec asks for it)."""
-        from nnexplorer.core.callbacks import event_callback
-
-        if self._log is None:
-            self._log = FitLog(self.config.fits_dir, self.key)
-        self.callback = event_callback(
-            self._log.emit,
-            run_id=Path(self.config.run_dir).name,
-            epochs=self.epochs,
-            cancel=StopFlag(self.config.fits_dir),
-            candidate=self.candidate,
-            fold=self.fold,
-            interval=self.config.batch_interval,
-        )
-        found = [self.callback]
-        early = self.spec.fit.early_stopping if self.spec is not None else None
-        if early is not None:
-            import keras
-
-            found.append(
-                keras.callbacks.EarlyStopping(
-                    monitor=early.monitor.removeprefix("val_"),  # no validation split in a fold
-                    patience=early.patience,
-                    min_delta=early.min_delta,
-                    mode=early.mode,
-                    restore_best_weights=early.restore_best_weights,
-                )
-            )
-        return found
-
-    def trained(self) -> None:
-        """Note the training time."""
-        self.fit_seconds = time.perf_counter() - self.started
-
-    def finish(self, score: float, status: str = "completed", reason: str = "") -> None:
-        """Record the fit's outcome (once) and close its file."""
-        if self.finished or self.fold is None:
-            return
-        self.finished = True
-        record = {
-            **self._head("fit_record"),
-            "n_train": self.n_train,
-            "epochs": self.epochs,
-            "epochs_completed": getattr(self.callback, "epochs_completed", 0),
-            "score": score,
-            "fit_time": round(self.fit_seconds, 4),
-            "status": status,
-            "reason": reason,
-        }
-        self._write(record)
-        self.close()
-
-    def replay(self) -> None:
-        """Report a fit found in the journal as finished again, without training."""
-        assert self.cached is not None
-        self.finished = True
-        self._write(self._head("fit_begin"))
-        self._write({**self.cached, **self._head("fit_record"), "reused": True})
-        self.close()
-
-    def close(self) -> None:
-        """Close the fit's file."""
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
-def _run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
-    global _CURRENT
-    ctx = FitContext.of(estimator, x, kwargs.pop(FOLD_PARAM, None))
-    estimator._nnx_fit = ctx
-    if ctx.cached is not None:
-        ctx.replay()
-        if ctx.cached.get("status") != "completed":
-            raise FitFailed(str(ctx.cached.get("reason") or "failed"))
-        return estimator
-    try:
-        spec = ctx.begin()
-        estimator._nnx_one_hot = _one_hot(spec, y)
-        _CURRENT = ctx
-        parent_fit(x, y, **kwargs)
-    except FitCancelled:
-        ctx.close()
-        raise
-    except Exception as exc:
-        ctx.trained()
-        if ctx.fold is None:
-            raise
-        reason = describe_error(exc)
-        ctx.finish(math.nan, "failed", reason)
-        raise FitFailed(reason) from None
-    finally:
-        _CURRENT = None
-    ctx.trained()
-    status = ctx.callback.status if ctx.callback is not None else "completed"
-    if status == "cancelled":
-        ctx.close()
-        raise FitCancelled("the search was stopped")
-    if status == "diverged":
-        loss = ctx.callback.last_metrics.get("loss", "NaN")
-        reason = divergence_message(spec, ctx.callback.diverged_epoch, loss)
-        ctx.finish(math.nan, "failed", reason)
-        raise FitFailed(reason)
-    return estimator
-
-
-def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
-    from nnexplorer.core.heads import resolve_head
-
-    if spec.data.task == "regression":
-        return False
-    n_classes = len(np.unique(np.asarray(y)))
-    return resolve_head(spec, "classification", max(n_classes, 2)).one_hot
+__all__ = [
+    "CONFIG_PARAM",
+    "FOLD_PARAM",
+    "FitCancelled",
+    "FitFailed",
+    "SearchConfig",
+    "build_keras_model",
+    "configure_process",
+    "make_estimator",
+    "warm_up",
+]
 
 
 # --------------------------------------------------------------------------- the process
@@ -429,39 +196,53 @@ def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
     return _model_for(config, spec, like, reuse)
 
 
-# --------------------------------------------------------------------------- scoring
-
-
-class JournalScorer:
-    """The search's ``scoring``: a scikit-learn scorer that also records each fold's result.
-
-    For a fit found in the journal it returns the recorded score without predicting.
-    """
-
-    def __init__(self, scoring: str):
-        self.scoring = scoring
-
-    def __call__(self, estimator: Any, x: Any, y: Any) -> float:
-        net = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-        ctx: FitContext | None = getattr(net, "_nnx_fit", None)
-        if ctx is not None and ctx.cached is not None:
-            from nnexplorer.core.search_journal import score_of
-
-            return score_of(ctx.cached)
-        from sklearn.metrics import get_scorer
-
-        try:
-            value = float(get_scorer(self.scoring)(estimator, x, y))
-        except Exception as exc:
-            if ctx is not None:
-                ctx.finish(math.nan, "failed", f"scoring failed: {describe_error(exc)}")
+def run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
+    global _CURRENT
+    ctx = FitContext.of(estimator, x, kwargs.pop(FOLD_PARAM, None))
+    estimator._nnx_fit = ctx
+    if ctx.cached is not None:
+        ctx.replay()
+        if ctx.cached.get("status") != "completed":
+            raise FitFailed(str(ctx.cached.get("reason") or "failed"))
+        return estimator
+    try:
+        spec = ctx.begin()
+        setup_process(ctx.config)
+        estimator._nnx_one_hot = _one_hot(spec, y)
+        _CURRENT = ctx
+        parent_fit(x, y, **kwargs)
+    except FitCancelled:
+        ctx.close()
+        raise
+    except Exception as exc:
+        ctx.trained()
+        if ctx.fold is None:
             raise
-        if ctx is not None:
-            if math.isfinite(value):
-                ctx.finish(value)
-            else:
-                ctx.finish(math.nan, "failed", f"the {self.scoring} score is {value}")
-        return value
+        reason = describe_error(exc)
+        ctx.finish(math.nan, "failed", reason)
+        raise FitFailed(reason) from None
+    finally:
+        _CURRENT = None
+    ctx.trained()
+    status = ctx.callback.status if ctx.callback is not None else "completed"
+    if status == "cancelled":
+        ctx.close()
+        raise FitCancelled("the search was stopped")
+    if status == "diverged":
+        loss = ctx.callback.last_metrics.get("loss", "NaN")
+        reason = divergence_message(spec, ctx.callback.diverged_epoch, loss)
+        ctx.finish(math.nan, "failed", reason)
+        raise FitFailed(reason)
+    return estimator
+
+
+def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
+    from nnexplorer.core.heads import resolve_head
+
+    if spec.data.task == "regression":
+        return False
+    n_classes = len(np.unique(np.asarray(y)))
+    return resolve_head(spec, "classification", max(n_classes, 2)).one_hot
 
 
 # --------------------------------------------------------------------------- the classes
@@ -481,7 +262,7 @@ def _classes() -> dict[str, type]:
             def parent(x: Any, y_: Any, **kw: Any) -> Any:
                 return super(_SpecNet, self).fit(x, y_, sample_weight, **kw)
 
-            return _run_fit(self, parent, X, y, kwargs)
+            return run_fit(self, parent, X, y, kwargs)
 
         def _initialize_callbacks(self) -> None:
             super()._initialize_callbacks()
@@ -544,7 +325,7 @@ def __getattr__(name: str) -> Any:
 def make_estimator(task: str, config: SearchConfig, base: dict[str, Any]) -> Any:
     """The estimator for ``task`` with the shared config and each grid parameter's start value."""
     cls = _classes()["NnxKerasClassifier" if task == "classification" else "NnxKerasRegressor"]
-    spec = _base_spec(json.dumps(config.spec, sort_keys=True))
+    spec = base_spec(json.dumps(config.spec, sort_keys=True))
     params: dict[str, Any] = {
         "epochs": spec.fit.epochs,
         "batch_size": spec.fit.batch_size,

@@ -21,13 +21,8 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core.errors import NnxError, RunError
-from nnexplorer.core.search_estimator import (
-    FOLD_PARAM,
-    FitFailed,
-    JournalScorer,
-    SearchConfig,
-    make_estimator,
-)
+from nnexplorer.core.search_estimator import make_estimator
+from nnexplorer.core.search_fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
 from nnexplorer.core.search_space import (
     STEP,
     SearchSpace,
