@@ -114,7 +114,7 @@ for row in read_grid_csv(sys.argv[2]):
     params = {k: json.loads(row[k]) if row[k][:1] in "0123456789-[{" else row[k] for k in keys}
     scores[json.dumps(params, sort_keys=True)] = float(row["mean_test_score"] or "nan")
 s = result.summary
-print(json.dumps({"status": result.status, "message": result.message,
+print(json.dumps({"status": result.status, "message": result.message, "used": s["n_jobs"],
                   "search_seconds": s["search_seconds"], "best_params": s["best_params"],
                   "best_score": s["best_score"], "scores": scores,
                   "test_score": s.get("test_score")}))
@@ -249,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                         sys.exit(f"bench/grid.py: {name} {result['status']}: {result['message']}")
                     times.setdefault((name, n_jobs), []).append(result["wall"])
                     results.append(result)
+                    used = f" ({result['used']} used)" if "used" in result else ""
                     print(
-                        f"{name:>28} n_jobs={n_jobs:>2}: {result['wall']:7.1f} s "
+                        f"{name:>28} n_jobs={n_jobs:>2}{used}: {result['wall']:7.1f} s "
                         f"(search {result['search_seconds']:6.1f} s, cpu {result['cpu']:6.1f} s)  "
                         "best "
                         f"{result['best_params']} {result['best_score']:.4f}",

@@ -95,19 +95,25 @@ def test_candidate_spec_applies_every_grid_value(tiny_spec_data):
 
 
 @pytest.mark.parametrize(
-    ("requested", "fits", "gpus", "cores", "expected"),
+    ("requested", "fits", "gpus", "cores", "busy", "expected"),
     [
-        (-1, 24, 0, 2, (2, 1, 0)),
-        (-1, 24, 0, 16, (16, 1, 0)),
-        (4, 24, 0, 16, (4, 4, 0)),
-        (-1, 3, 0, 16, (3, 5, 0)),
-        (1, 24, 0, 8, (1, 8, 0)),
-        (-1, 24, 4, 16, (4, 4, 4)),
-        (-1, 24, 1, 16, (1, 16, 0)),
+        (-1, 24, 0, 2, 0.2, (2, 1, 0)),
+        (-1, 24, 0, 16, 0.0, (16, 1, 0)),
+        (4, 24, 0, 16, 0.0, (4, 4, 0)),
+        (-1, 3, 0, 16, 0.0, (3, 5, 0)),
+        (1, 24, 0, 8, 0.0, (1, 8, 0)),
+        (-1, 24, 4, 16, 0.0, (4, 4, 4)),
+        (-1, 24, 1, 16, 0.0, (1, 16, 0)),
+        # other processes keep cores busy: -1 counts only the free ones
+        (-1, 24, 0, 2, 0.7, (1, 2, 0)),
+        (-1, 24, 0, 2, 3.0, (1, 2, 0)),
+        (-1, 24, 0, 16, 6.2, (10, 1, 0)),
+        (2, 24, 0, 2, 3.0, (2, 1, 0)),  # an explicit count is kept
+        (-1, 24, 4, 16, 9.0, (4, 4, 4)),
     ],
 )
-def test_worker_plan(requested, fits, gpus, cores, expected):
-    plan = plan_workers(requested, fits, gpus, cores)
+def test_worker_plan(requested, fits, gpus, cores, busy, expected):
+    plan = plan_workers(requested, fits, gpus, cores, busy)
     assert (plan.n_jobs, plan.threads, plan.gpus) == expected
 
 

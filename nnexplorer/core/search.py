@@ -169,8 +169,8 @@ def _start(
             run_id=run_id,
             message=(
                 f"{state.search_name}: {state.space.n_candidates} candidates x {state.grid.cv} "
-                f"folds, scoring {state.scoring}, {w.n_jobs} worker process(es), "
-                f"{w.threads} TensorFlow thread(s) each" + (f", {w.gpus} GPUs" if w.gpus else "")
+                f"folds, scoring {state.scoring}, {w.n_jobs} process(es) "
+                f"({w.reason}), {w.threads} TensorFlow thread(s) each"
             ),
         )
     )

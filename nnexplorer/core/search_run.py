@@ -30,6 +30,7 @@ from nnexplorer.core.search_space import (
     build_space,
     default_scoring,
     make_cv,
+    other_load,
     plan_workers,
 )
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
@@ -94,7 +95,8 @@ class SearchState:
         self.space = build_space(spec, self.seed)
         n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
         n_fits = self.space.n_candidates * self.grid.cv
-        self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow()))
+        busy = other_load()
+        self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow(), busy=busy))
         self.device = building.configure_devices()
         devices = building.describe_devices()
         self.versions = {**devices["versions"], "nnexplorer": __version__}
@@ -108,7 +110,7 @@ class SearchState:
         self.scoring = self.grid.scoring or default_scoring(data.task)
         _check_scoring(self.scoring)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
-        self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]))
+        self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]), busy=busy)
         self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
 
     def _warm_up(self, planned: Workers) -> None:

@@ -166,14 +166,36 @@ class Workers:
     n_jobs: int
     threads: int
     gpus: int
+    reason: str = ""
 
 
-def plan_workers(requested: int, n_fits: int, gpus: int, cores: int | None = None) -> Workers:
-    """``requested`` processes (-1: one per core; one per GPU when there are GPUs)."""
+def other_load() -> float:
+    """Runnable processes besides this one (1-minute load average minus one), 0 if unknown."""
+    try:
+        return max(0.0, os.getloadavg()[0] - 1.0)
+    except OSError:
+        return 0.0
+
+
+def plan_workers(
+    requested: int, n_fits: int, gpus: int, cores: int | None = None, busy: float = 0.0
+) -> Workers:
+    """``requested`` processes; -1 picks one per GPU, else one per free core.
+
+    A core is free when the load of other processes does not claim it (``busy`` cores). Each
+    worker process imports TensorFlow and starts its runtime (seconds of CPU each), which only
+    pays off when it gets a core of its own: on a busy machine fewer processes finish sooner.
+    """
     cores = cores or available_cores()
     if gpus:
         n_jobs = gpus if requested == -1 else min(requested, gpus)
+        reason = f"{gpus} GPU(s), one worker each"
+    elif requested == -1:
+        free = max(1, min(cores, int(cores - busy + 0.5)))
+        n_jobs = free
+        reason = f"n_jobs=-1: {cores} core(s)" + (f", {free} free" if free < cores else "")
     else:
-        n_jobs = cores if requested == -1 else requested
+        n_jobs, reason = requested, f"n_jobs={requested}"
     n_jobs = max(1, min(n_jobs, max(1, n_fits)))
-    return Workers(n_jobs=n_jobs, threads=max(1, cores // n_jobs), gpus=gpus if n_jobs > 1 else 0)
+    threads = max(1, cores // n_jobs)
+    return Workers(n_jobs=n_jobs, threads=threads, gpus=gpus if n_jobs > 1 else 0, reason=reason)
