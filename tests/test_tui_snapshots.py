@@ -31,6 +31,9 @@ def after(*keys: str):
 
     async def run_before(pilot) -> None:
         app = pilot.app
+        deadline = time.monotonic() + 10
+        while not app.main.editors_ready and time.monotonic() < deadline:
+            await pilot.pause(0.02)
         await pilot.pause()
         for key in keys:
             await pilot.press(key)

@@ -1,8 +1,8 @@
 """The main screen: editors on the left, charts and results on the right, status at the bottom.
 
 Wide terminals (>= 120 columns) show both sides; narrower ones show one side at a time (F2
-switches). Below 80x24 a message replaces the layout. Editor panes other than the first are
-built when first shown, which keeps the first frame quick.
+switches). Below 80x24 a message replaces the layout. The editor panes are built when first
+shown (the Layers pane right after the first frame), which keeps the first frame quick.
 """
 
 from __future__ import annotations
@@ -59,9 +59,7 @@ class MainScreen(Screen[None]):
         with Container(id="body"):
             with TabbedContent(id="editors", initial=FIRST_EDITOR):
                 for pane in EDITOR_PANES:
-                    with TabPane(PANE_TITLES[pane], id=pane):
-                        if pane == FIRST_EDITOR:
-                            yield self._new_editor(pane)
+                    yield TabPane(PANE_TITLES[pane], id=pane)
             with Vertical(id="views"):
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", id="loss-chart")
@@ -99,8 +97,8 @@ class MainScreen(Screen[None]):
         return editor
 
     def on_mount(self) -> None:
-        self._ready.append(self._editors[FIRST_EDITOR])
         self.post_message(self.Ready())
+        self.call_after_refresh(self.ensure_editor, FIRST_EDITOR)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane.id
@@ -131,6 +129,11 @@ class MainScreen(Screen[None]):
     def editors(self) -> list[Any]:
         """The editor widgets built so far (each has load() and show_problems())."""
         return list(self._ready)
+
+    @property
+    def editors_ready(self) -> bool:
+        """True once the first editor pane is built and loaded."""
+        return FIRST_EDITOR in self._editors and self._editors[FIRST_EDITOR] in self._ready
 
     @property
     def side(self) -> str:
