@@ -5,7 +5,6 @@ These tests start real worker processes (TensorFlow loads in the worker, never i
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
@@ -47,7 +46,8 @@ async def test_edit_layers_by_keys_then_train_for_real(tiny_spec, tmp_path):
         await pilot.press("enter", "up", "enter")  # relu -> tanh, the entry above it
         await wait_for(pilot, lambda: app.draft.data["layers"][1].get("activation") == "tanh", 10)
         assert app.draft.problems() == {}
-        assert "tensorflow" not in sys.modules
+        # (that the app never imports TensorFlow itself is checked in a fresh process by
+        # tests/test_import_hygiene.py; here earlier tests may already have loaded it)
 
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.runs and not app.busy)
@@ -64,7 +64,8 @@ async def test_edit_layers_by_keys_then_train_for_real(tiny_spec, tmp_path):
         assert row[6].startswith("8-16 relu/tanh")
         assert app.main.query_one(StatusBar).state == "Done"
         assert app.main.query_one(StatusBar).device
-        assert "tensorflow" not in sys.modules
+        # (that the app never imports TensorFlow itself is checked in a fresh process by
+        # tests/test_import_hygiene.py; here earlier tests may already have loaded it)
 
 
 async def test_stop_a_real_run(tiny_spec_data, tmp_path):
