@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, Event
+from nnexplorer.core.events import Emit, JsonLines
 
 PROG = "nnexplorer"
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -58,20 +58,6 @@ def log_unexpected(where: Path | None) -> Path:
 
 
 # --------------------------------------------------------------------------- running
-
-
-class JsonLines:
-    """An emit function that writes each event as one JSON line (thread-safe)."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        line = event.to_json() + "\n"
-        with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
 
 
 @contextmanager

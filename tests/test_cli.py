@@ -22,8 +22,8 @@ from rich.console import Console
 from nnexplorer import __version__, cli
 from nnexplorer.console import RunRenderer
 from nnexplorer.core import events as ev
+from nnexplorer.core.events import JsonLines
 from nnexplorer.core.runs import read_summary
-from nnexplorer.headless import JsonLines
 
 TINY = """\
 [experiment]

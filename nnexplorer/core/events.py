@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 RunStatus = str  # "completed" | "diverged" | "cancelled" | "failed"
 STATUSES = ("completed", "diverged", "cancelled", "failed")
@@ -180,3 +181,17 @@ def _restore(value: Any) -> Any:
     if isinstance(value, str) and value in _SPECIAL:
         return _SPECIAL[value]
     return value
+
+
+class JsonLines:
+    """An emit function that writes each event as one JSON line, flushed at once (thread-safe)."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = event.to_json() + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()

@@ -20,23 +20,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from nnexplorer.core.events import Event, RunFinished
+from nnexplorer.core.events import JsonLines, RunFinished
 
 EXIT_CODES = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
-
-
-class LineWriter:
-    """An emit writing one JSON line per event to a stream, flushed at once (thread-safe)."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        line = event.to_json() + "\n"
-        with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
 
 
 def _event_stream() -> TextIO:
@@ -91,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one experiment in this process and return its exit code."""
     args = _parse(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    emit = LineWriter(_event_stream())
+    emit = JsonLines(_event_stream())
     cancel = threading.Event()
     install_signal_handlers(cancel)
     run_dir: Path = args.run_dir
