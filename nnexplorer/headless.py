@@ -62,7 +62,11 @@ def log_unexpected(where: Path | None) -> Path:
 
 @contextmanager
 def sigint_cancels(cancel: threading.Event) -> Iterator[None]:
-    """While inside, Ctrl-C sets ``cancel``; a second Ctrl-C interrupts at once."""
+    """While inside, Ctrl-C sets ``cancel``; a second Ctrl-C interrupts at once.
+
+    SIGTERM and SIGHUP (a closed terminal or SSH session) stop the run the same way, so that
+    the partial run is still recorded with its summary.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -73,11 +77,13 @@ def sigint_cancels(cancel: threading.Event) -> Iterator[None]:
         cancel.set()
         note("stopping after the current batch (Ctrl-C again to quit at once)")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signums = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)]
+    previous = {signum: signal.signal(signum, handler) for signum in signums if signum}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _engine(grid: bool) -> Callable[..., Any]:
