@@ -7,184 +7,35 @@ strings checked against the allow-lists in :mod:`nnexplorer.core.vocab`; only
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from nnexplorer.core import vocab
 from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.spec_layers import (
+    LAYER_TYPES,
+    ConstraintSpec,
+    DenseLayer,
+    DropoutLayer,
+    InitializerSpec,
+    LayerSpec,
+    OutputSpec,
+    RegularizerSpec,
+    Section,
+    check_allowed,
+)
 from nnexplorer.core.spec_paths import candidate_data, format_loc, pydantic_items
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise ValueError(vocab.not_allowed(what, value, allowed))
-    return value
-
-
-# --------------------------------------------------------------------------- initialisers
-
-
-class InitializerSpec(_Section):
-    """A Keras initializer by name, with its parameters (e.g. ``stddev`` for random_normal)."""
-
-    name: str
-    mean: float | None = None
-    stddev: float | None = Field(default=None, gt=0)
-    minval: float | None = None
-    maxval: float | None = None
-    scale: float | None = Field(default=None, gt=0)
-    mode: Literal["fan_in", "fan_out", "fan_avg"] | None = None
-    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] | None = None
-    gain: float | None = Field(default=None, gt=0)
-    value: float | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        return _check(name, vocab.INITIALIZERS, "initializer")
-
-    @model_validator(mode="after")
-    def _params_fit_name(self) -> InitializerSpec:
-        allowed = vocab.INITIALIZER_PARAMS.get(self.name, ())
-        for key in self.params():
-            if key not in allowed:
-                own = ", ".join(allowed) or "none"
-                raise ValueError(f"'{key}' does not apply to {self.name} (its parameters: {own})")
-        if self.minval is not None and self.maxval is not None and self.minval >= self.maxval:
-            raise ValueError(f"minval ({self.minval}) must be below maxval ({self.maxval})")
-        return self
-
-    def params(self) -> dict[str, Any]:
-        """The parameters that were set, without the name."""
-        return self.model_dump(exclude_none=True, exclude={"name"})
-
-
-def _initializer_in(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
-
-
-def _initializer_out(value: InitializerSpec) -> Any:
-    params = value.params()
-    return {"name": value.name, **params} if params else value.name
-
-
-Initializer = Annotated[
-    InitializerSpec, BeforeValidator(_initializer_in), PlainSerializer(_initializer_out)
-]
-
-
-class RegularizerSpec(_Section):
-    """L1 and/or L2 penalty factors; both above zero make an elastic net (L1L2)."""
-
-    l1: float = Field(default=0.0, ge=0, le=10)
-    l2: float = Field(default=0.0, ge=0, le=10)
-
-    @property
-    def kind(self) -> str:
-        """``l1``, ``l2``, ``l1l2`` or ``none``."""
-        if self.l1 and self.l2:
-            return "l1l2"
-        return "l1" if self.l1 else ("l2" if self.l2 else "none")
-
-
-class ConstraintSpec(_Section):
-    """A max-norm constraint on each unit's incoming weight vector (the Dropout paper uses 3)."""
-
-    max_norm: float = Field(gt=0, le=1000)
-    axis: int = 0
-
-
-# --------------------------------------------------------------------------- layers
-
-
-class DenseLayer(_Section):
-    """A fully connected hidden layer."""
-
-    type: Literal["dense"] = "dense"
-    units: int = Field(default=64, ge=1, le=65536)
-    activation: str = "relu"
-    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
-    bias_initializer: Initializer = Field(default_factory=lambda: {"name": "zeros"})
-    use_bias: bool = True
-    kernel_regularizer: RegularizerSpec | None = None
-    bias_regularizer: RegularizerSpec | None = None
-    activity_regularizer: RegularizerSpec | None = None
-    kernel_constraint: ConstraintSpec | None = None
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, value: str) -> str:
-        return _check(value, vocab.ACTIVATIONS, "activation")
-
-    def describe(self) -> str:
-        """One line such as ``Dense 128 relu he_normal L2=1e-4 maxnorm=3``."""
-        parts = ["Dense", str(self.units), self.activation, self.kernel_initializer.name]
-        for label, reg in (
-            ("", self.kernel_regularizer),
-            ("bias ", self.bias_regularizer),
-            ("act ", self.activity_regularizer),
-        ):
-            if reg and reg.l1:
-                parts.append(f"{label}L1={reg.l1:g}")
-            if reg and reg.l2:
-                parts.append(f"{label}L2={reg.l2:g}")
-        if self.kernel_constraint:
-            parts.append(f"maxnorm={self.kernel_constraint.max_norm:g}")
-        if not self.use_bias:
-            parts.append("no-bias")
-        return " ".join(parts)
-
-
-class DropoutLayer(_Section):
-    """Randomly zeroes a fraction ``rate`` of its inputs while training."""
-
-    type: Literal["dropout"] = "dropout"
-    rate: float = Field(default=0.2, ge=0, lt=1)
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-
-    def describe(self) -> str:
-        """One line such as ``Dropout 0.2``."""
-        return f"Dropout {self.rate:g}"
-
-
-LayerSpec = Annotated[DenseLayer | DropoutLayer, Field(discriminator="type")]
-LAYER_TYPES: dict[str, type[_Section]] = {"dense": DenseLayer, "dropout": DropoutLayer}
-
-
-class OutputSpec(_Section):
-    """The output layer; ``auto`` values follow from the task and the number of classes."""
-
-    activation: str = "auto"
-    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
-    kernel_regularizer: RegularizerSpec | None = None
-    units: int | None = Field(default=None, ge=1, le=65536)
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, value: str) -> str:
-        return _check(value, ("auto", *vocab.ACTIVATIONS), "activation")
-
 
 # --------------------------------------------------------------------------- sections
 
 
-class ExperimentInfo(_Section):
+class ExperimentInfo(Section):
     """Name, description and the seed that makes runs repeatable."""
 
     name: str = Field(default="experiment", min_length=1, max_length=80)
@@ -192,7 +43,7 @@ class ExperimentInfo(_Section):
     seed: int | None = Field(default=42, ge=0, le=2**31 - 1)
 
 
-class DataSpec(_Section):
+class DataSpec(Section):
     """Where the data comes from and how it is split and scaled."""
 
     source: str = "sklearn:digits"
@@ -223,30 +74,30 @@ class DataSpec(_Section):
                 f"got {value!r}; expected '<kind>:<name>' with kind one of "
                 f"{', '.join(vocab.SOURCE_KINDS)} (e.g. 'sklearn:digits', 'file:data.csv')"
             )
-        _check(kind, vocab.SOURCE_KINDS, "source kind")
+        check_allowed(kind, vocab.SOURCE_KINDS, "source kind")
         names = {
             "sklearn": vocab.SKLEARN_DATASETS,
             "synthetic": vocab.SYNTHETIC_DATASETS,
             "keras": vocab.KERAS_DATASETS,
         }.get(kind)
         if names is not None:
-            _check(name, names, f"{kind} dataset")
+            check_allowed(name, names, f"{kind} dataset")
         return value
 
     @field_validator("task")
     @classmethod
     def _known_task(cls, value: str) -> str:
-        return _check(value, vocab.TASKS, "task")
+        return check_allowed(value, vocab.TASKS, "task")
 
     @field_validator("standardize")
     @classmethod
     def _known_scaling(cls, value: str) -> str:
-        return _check(value, vocab.SCALINGS, "scaling")
+        return check_allowed(value, vocab.SCALINGS, "scaling")
 
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        return _check(value, vocab.FILE_FORMATS, "file format")
+        return check_allowed(value, vocab.FILE_FORMATS, "file format")
 
     @property
     def kind(self) -> str:
@@ -265,7 +116,7 @@ _OPTIMIZER_OPTION_FIELDS = sorted(
 )
 
 
-class CompileSpec(_Section):
+class CompileSpec(Section):
     """Optimizer and its options, loss and metrics."""
 
     optimizer: str = "adam"
@@ -289,18 +140,18 @@ class CompileSpec(_Section):
     @field_validator("optimizer")
     @classmethod
     def _known_optimizer(cls, value: str) -> str:
-        return _check(value, vocab.OPTIMIZERS, "optimizer")
+        return check_allowed(value, vocab.OPTIMIZERS, "optimizer")
 
     @field_validator("loss")
     @classmethod
     def _known_loss(cls, value: str) -> str:
-        return _check(value, ("auto", *vocab.LOSSES, *vocab.LOSS_ALIASES), "loss")
+        return check_allowed(value, ("auto", *vocab.LOSSES, *vocab.LOSS_ALIASES), "loss")
 
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
         for metric in value:
-            _check(metric, ("auto", *vocab.METRICS), "metric")
+            check_allowed(metric, ("auto", *vocab.METRICS), "metric")
         return value
 
     @field_validator(*_OPTIMIZER_OPTION_FIELDS)
@@ -329,7 +180,7 @@ class CompileSpec(_Section):
         return vocab.LOSS_ALIASES.get(self.loss, self.loss)
 
 
-class EarlyStoppingSpec(_Section):
+class EarlyStoppingSpec(Section):
     """Stop when ``monitor`` has not improved for ``patience`` epochs."""
 
     monitor: str = Field(default="val_loss", pattern=r"^(val_)?[a-z][a-z0-9_]*$")
@@ -339,7 +190,7 @@ class EarlyStoppingSpec(_Section):
     mode: Literal["auto", "min", "max"] = "auto"
 
 
-class FitSpec(_Section):
+class FitSpec(Section):
     """Epochs, batch size and early stopping."""
 
     epochs: int = Field(default=30, ge=1, le=100_000)
@@ -348,7 +199,7 @@ class FitSpec(_Section):
     early_stopping: EarlyStoppingSpec | None = None
 
 
-class GridSpec(_Section):
+class GridSpec(Section):
     """A hyper-parameter search: keys are spec paths or scikeras names, values are lists."""
 
     cv: int = Field(default=3, ge=2, le=100)
@@ -362,7 +213,7 @@ class GridSpec(_Section):
     @field_validator("search")
     @classmethod
     def _known_search(cls, value: str) -> str:
-        return _check(value, vocab.SEARCH_KINDS, "search")
+        return check_allowed(value, vocab.SEARCH_KINDS, "search")
 
     @field_validator("n_jobs")
     @classmethod
@@ -387,7 +238,7 @@ class GridSpec(_Section):
         return total
 
 
-class ExperimentSpec(_Section):
+class ExperimentSpec(Section):
     """A whole experiment: the content of one preset file."""
 
     experiment: ExperimentInfo = Field(default_factory=ExperimentInfo)
