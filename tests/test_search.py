@@ -319,3 +319,17 @@ def test_unknown_scoring_is_named(tiny_spec_data, tmp_path):
     result, _ = run(spec, tmp_path / "run")
     assert result.status == "failed"
     assert "'acuracy' is not a scikit-learn scorer; did you mean 'accuracy'?" in result.message
+
+
+def test_reused_networks_score_exactly_like_fresh_ones(tiny_spec_data, tmp_path):
+    """A worker reuses a traced network across learning rates: the numbers must not change."""
+    spec = grid_spec(tiny_spec_data, GRID_2X2)
+    reused, _ = run(spec, tmp_path / "reused")
+    fresh, _ = run(spec, tmp_path / "fresh", reuse_models=False, steps_per_execution=1)
+    assert reused.status == fresh.status == "completed"
+    scores = {}
+    for name in ("reused", "fresh"):
+        rows = grid_rows(tmp_path / name)
+        scores[name] = {r["candidate"]: r["mean_test_score"] for r in rows}
+    assert scores["reused"] == scores["fresh"]
+    assert reused.summary["test_metrics"] == pytest.approx(fresh.summary["test_metrics"])
