@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnexplorer.core.events import CandidateFinished
+from nnexplorer.core.formatting import fmt_duration
 
 STATUS_STYLE = {
     "completed": "bold green",
@@ -31,16 +32,6 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``1:02:03``, ``2:05`` or ``0:07`` (``--:--`` when unknown)."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def ordered_metrics(metrics: dict[str, Any]) -> list[tuple[str, Any]]:

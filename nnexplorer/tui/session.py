@@ -22,6 +22,7 @@ from nnexplorer.core.events import (
     RunFinished,
     RunStarted,
 )
+from nnexplorer.core.formatting import fmt_duration as format_duration
 
 # Words in a metric name that mean "lower is better".
 REFIT = -1  # the "fold" of the best candidate's refit on the whole training split
@@ -81,13 +82,8 @@ def fmt_number(value: Any) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """``mm:ss`` (or ``h:mm:ss``) for a number of seconds."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    """``mm:ss`` (or ``h:mm:ss``) for a number of seconds, as the status line shows it."""
+    return format_duration(seconds, pad_minutes=True)
 
 
 def short_key(key: str) -> str:
