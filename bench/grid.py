@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core import datasets
-from nnexplorer.core.presets import load_preset, save_preset
 from nnexplorer.core.spec import ExperimentSpec
+from nnexplorer.core.spec import load_preset, save_preset
 
 TARGET = 0.6
 GRID_KEYS = {  # the digits preset's grid keys -> the plain script's scikeras parameters
@@ -101,9 +101,9 @@ if __name__ == "__main__":
 NNX = """
 import json, sys
 from pathlib import Path
-from nnexplorer.core.presets import load_preset
+from nnexplorer.core.spec import load_preset
 from nnexplorer.core.search import grid_search
-from nnexplorer.core.search_records import read_grid_csv
+from nnexplorer.core.search._records import read_grid_csv
 
 spec = load_preset(sys.argv[1])
 options = json.loads(sys.argv[4])

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nnexplorer.core.presets import load_preset
+from nnexplorer.core.spec import load_preset
 from nnexplorer.tui.app import make_app
 
 ROOT = Path(__file__).resolve().parents[1]

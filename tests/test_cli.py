@@ -20,7 +20,8 @@ import pytest
 from rich.console import Console
 
 from nnexplorer import __version__, cli
-from nnexplorer.console import RunRenderer
+from nnexplorer.cli import commands
+from nnexplorer.cli.console import RunRenderer
 from nnexplorer.core import events as ev
 from nnexplorer.core.events import JsonLines
 from nnexplorer.core.runs import read_summary
@@ -266,8 +267,8 @@ def test_grid_interrupted_then_resumed(tmp_path, runs_dir):
 
 
 def _fake_run(runs_dir: Path, mode: str, status: str | None) -> Path:
-    from nnexplorer.core.presets import load_preset
     from nnexplorer.core.runs import create_run_dir, write_json_atomic
+    from nnexplorer.core.spec import load_preset
 
     run_dir = create_run_dir(runs_dir, load_preset("digits"), mode)
     if status:
@@ -384,7 +385,7 @@ def test_runs_when_there_are_none(tmp_path, capsys):
 
 def test_open_without_a_terminal_runs_headless(tiny, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(cli, "execute", lambda spec, **kw: calls.append((spec, kw)) or 0)
+    monkeypatch.setattr(commands, "execute", lambda spec, **kw: calls.append((spec, kw)) or 0)
     assert cli.main([str(tiny), "--set", "fit.epochs=1"]) == 0
     assert len(calls) == 1
     spec, kw = calls[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnexplorer.core.presets import load_preset
+from nnexplorer.core.spec import load_preset
 from nnexplorer.tui.draft import Draft, problem_key, remove_path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nnexplorer.core.errors import SpecError
-from nnexplorer.core.presets import (
+from nnexplorer.core.spec import (
     bundled_presets,
     load_preset,
     resolve_preset_path,

@@ -14,8 +14,7 @@ import pytest
 from nnexplorer.core import runs
 from nnexplorer.core.errors import RunError
 from nnexplorer.core.events import EpochEnded, LogEvent, RunFinished, RunStarted
-from nnexplorer.core.presets import spec_from_toml
-from nnexplorer.core.spec import validate_spec
+from nnexplorer.core.spec import spec_from_toml, validate_spec
 
 NAME_RE = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]+-[0-9a-f]{4}$")
 

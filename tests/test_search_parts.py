@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nnexplorer.core.events import CandidateFinished, CandidateStarted, EpochEnded, LogEvent
-from nnexplorer.core.search_fit import SearchConfig, candidate_spec, fold_of
-from nnexplorer.core.search_journal import (
+from nnexplorer.core.search._fit import SearchConfig, candidate_spec, fold_of
+from nnexplorer.core.search._journal import (
     FITS_DIR,
     JOURNAL_FILE,
     STOP_FILE,
@@ -23,8 +23,8 @@ from nnexplorer.core.search_journal import (
     prepare_fits,
     read_journal,
 )
-from nnexplorer.core.search_records import candidate_rows, write_grid_csv
-from nnexplorer.core.search_space import build_space, estimator_param, plan_workers
+from nnexplorer.core.search._records import candidate_rows, write_grid_csv
+from nnexplorer.core.search._space import build_space, estimator_param, plan_workers
 from nnexplorer.core.spec import validate_spec
 
 

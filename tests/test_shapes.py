@@ -8,9 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from nnexplorer.core.presets import load_preset
 from nnexplorer.core.shapes import dataset_shape, layer_table, table_for, total_params
-from nnexplorer.core.spec import validate_spec
+from nnexplorer.core.spec import load_preset, validate_spec
 
 
 def test_digits_preset_rows():

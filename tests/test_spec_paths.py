@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnexplorer.core.spec_paths import (
+from nnexplorer.core.spec.paths import (
     apply_overrides,
     candidate_data,
     canonical_key,

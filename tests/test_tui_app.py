@@ -10,7 +10,7 @@ from tui_fakes import FakeRunner, log_text, notes, status, train_script, wait_fo
 
 from nnexplorer.core.errors import RunError, SpecError
 from nnexplorer.core.events import BatchProgress, EpochEnded
-from nnexplorer.core.presets import load_preset
+from nnexplorer.core.spec import load_preset
 from nnexplorer.tui.app import NNExplorerApp, make_app
 from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog
 from nnexplorer.tui.screens.help import HelpScreen

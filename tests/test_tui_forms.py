@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Container
 from textual.widgets import Footer, Input, Select
 
-from nnexplorer.core.presets import load_preset
+from nnexplorer.core.spec import load_preset
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import FieldEdited, GridEdited, LayersEdited
 from nnexplorer.tui.widgets.data_form import DataForm

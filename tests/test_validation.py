@@ -11,7 +11,7 @@ import pytest
 
 from nnexplorer.cli import main
 from nnexplorer.core.errors import NnxError, SpecError
-from nnexplorer.core.presets import MAX_PRESET_BYTES, load_preset
+from nnexplorer.core.spec import MAX_PRESET_BYTES, load_preset
 
 BAD = Path(__file__).parent / "data" / "bad_presets"
 

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from nnexplorer.core.events import BatchProgress, Emit, EpochEnded
+from nnexplorer.core.spec import ExperimentSpec
 
 
 def _finite(value: Any) -> bool:
@@ -163,4 +164,28 @@ def event_callback(
         candidate=candidate,
         fold=fold,
         interval=interval,
+    )
+
+
+def _initializer_label(init: Any) -> str:
+    return f"{init.name}(stddev={init.stddev:g})" if init.stddev else init.name
+
+
+def divergence_message(spec: ExperimentSpec, epoch: int | None, loss: Any) -> str:
+    """Why a run diverged, naming the likely causes with the run's own settings."""
+    where = f" at epoch {epoch}" if epoch else ""
+    c = spec.compile
+    dense = [layer for layer in spec.layers if layer.type == "dense"]
+    inits = ", ".join(sorted({_initializer_label(la.kernel_initializer) for la in dense}))
+    scaling = (
+        "data.standardize is 'none': try 'standard'"
+        if spec.data.standardize == "none"
+        else f"data.standardize is '{spec.data.standardize}': check the data for extreme values"
+    )
+    return (
+        f"training diverged{where}: the loss became {loss}. Likely causes: the learning rate "
+        f"is too high ({c.optimizer} with learning_rate={c.learning_rate:g}: try 10 times "
+        f"smaller); the initial weights are too large (kernel initialisers: {inits or 'default'}; "
+        f"a wide random_normal or random_uniform is a common culprit, glorot and he scale to "
+        f"the layer size); the inputs are not standardised ({scaling})."
     )

@@ -64,3 +64,12 @@ class RunError(NnxError):
     """A run cannot be started, resumed or read back."""
 
     exit_code = 1
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-paragraph message for a failure: an NnxError's own text, else type and first line."""
+    if isinstance(exc, NnxError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -33,7 +33,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict with ``type`` first; non-finite floats become ``None``-safe strings."""
-        return {"type": self.type, **_clean(asdict(self))}
+        return {"type": self.type, **json_safe(asdict(self))}
 
     def to_json(self) -> str:
         """One line of JSON (no newline)."""
@@ -157,12 +157,16 @@ def from_json(line: str) -> Event:
     return from_dict(json.loads(line))
 
 
-def _clean(value: Any) -> Any:
-    """Make a value JSON-safe: NaN/inf become "nan"/"inf"/"-inf", numpy scalars plain."""
+def json_safe(value: Any) -> Any:
+    """Make a value JSON-safe: NaN/inf become "nan"/"inf"/"-inf", numpy scalars plain.
+
+    The one converter of every record this package writes (events, summaries, the journal);
+    :func:`from_dict` turns the strings back into floats.
+    """
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -195,3 +199,29 @@ class JsonLines:
         with self._lock:
             self.stream.write(line)
             self.stream.flush()
+
+
+def tee(recorder: Emit, emit: Emit | None) -> Emit:
+    """One emit feeding ``recorder`` and then ``emit``.
+
+    A sink that raises (a closed pipe, a full disk) is reported once to the other and then
+    left out, so that a display or disk problem never ends the training.
+    """
+    sinks: list[Emit] = [recorder] + ([emit] if emit is not None else [])
+
+    def out(event: Event) -> None:
+        for sink in list(sinks):
+            try:
+                sink(event)
+            except Exception as exc:
+                sinks.remove(sink)
+                warning = LogEvent(
+                    run_id=event.run_id, level="warning", message=f"event output failed: {exc}"
+                )
+                for other in sinks:
+                    try:
+                        other(warning)
+                    except Exception:
+                        sinks.remove(other)
+
+    return out

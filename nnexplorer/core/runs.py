@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import re
 import secrets
@@ -25,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.errors import RunError, SpecError
-from nnexplorer.core.events import EpochEnded, Event, RunFinished, from_json
-from nnexplorer.core.presets import spec_from_toml, spec_to_toml
-from nnexplorer.core.spec import ExperimentSpec, validate_spec
+from nnexplorer.core.events import EpochEnded, Event, RunFinished, from_json, json_safe
+from nnexplorer.core.spec import ExperimentSpec, spec_from_toml, spec_to_toml, validate_spec
 
 EVENTS_FILE = "events.jsonl"
 HISTORY_FILE = "history.csv"
@@ -100,7 +98,7 @@ def create_run_dir(root: str | Path, spec: ExperimentSpec, mode: str = "train") 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    text = json.dumps(_json_safe(data), indent=2, sort_keys=False, allow_nan=False)
+    text = json.dumps(json_safe(data), indent=2, sort_keys=False, allow_nan=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -111,18 +109,6 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 class RunRecorder:
@@ -161,7 +147,7 @@ class RunRecorder:
         if event.candidate is not None or event.fold is not None:
             row["candidate"] = event.candidate
             row["fold"] = event.fold
-        row.update(_json_safe(dict(event.metrics)))
+        row.update(json_safe(dict(event.metrics)))
         path = self.run_dir / HISTORY_FILE
         if self._columns is None:
             self._columns = _existing_header(path)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
+from nnexplorer.core.callbacks import divergence_message, event_callback
+from nnexplorer.core.errors import describe_error
+from nnexplorer.core.events import Emit, LogEvent, RunFinished, RunStarted, tee
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.spec import ExperimentSpec
@@ -86,32 +87,6 @@ class _State:
             self.final_metrics = dict(self.callback.last_metrics)
 
 
-def tee(recorder: Emit, emit: Emit | None) -> Emit:
-    """One emit feeding ``recorder`` and then ``emit``.
-
-    A sink that raises (a closed pipe, a full disk) is reported once to the other and then
-    left out, so that a display or disk problem never ends the training.
-    """
-    sinks: list[Emit] = [recorder] + ([emit] if emit is not None else [])
-
-    def out(event: Event) -> None:
-        for sink in list(sinks):
-            try:
-                sink(event)
-            except Exception as exc:
-                sinks.remove(sink)
-                warning = LogEvent(
-                    run_id=event.run_id, level="warning", message=f"event output failed: {exc}"
-                )
-                for other in sinks:
-                    try:
-                        other(warning)
-                    except Exception:
-                        sinks.remove(other)
-
-    return out
-
-
 def train(
     spec: ExperimentSpec,
     run_dir: str | Path,
@@ -147,39 +122,6 @@ def train(
     out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
     recorder.close()
     return RunResult(status, summary, run_dir, message)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-paragraph message for a failed run."""
-    if isinstance(exc, NnxError):
-        return str(exc)
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-def _initializer_label(init: Any) -> str:
-    return f"{init.name}(stddev={init.stddev:g})" if init.stddev else init.name
-
-
-def divergence_message(spec: ExperimentSpec, epoch: int | None, loss: Any) -> str:
-    """Why a run diverged, naming the likely causes with the run's own settings."""
-    where = f" at epoch {epoch}" if epoch else ""
-    c = spec.compile
-    dense = [layer for layer in spec.layers if layer.type == "dense"]
-    inits = ", ".join(sorted({_initializer_label(la.kernel_initializer) for la in dense}))
-    scaling = (
-        "data.standardize is 'none': try 'standard'"
-        if spec.data.standardize == "none"
-        else f"data.standardize is '{spec.data.standardize}': check the data for extreme values"
-    )
-    return (
-        f"training diverged{where}: the loss became {loss}. Likely causes: the learning rate "
-        f"is too high ({c.optimizer} with learning_rate={c.learning_rate:g}: try 10 times "
-        f"smaller); the initial weights are too large (kernel initialisers: {inits or 'default'}; "
-        f"a wide random_normal or random_uniform is a common culprit, glorot and he scale to "
-        f"the layer size); the inputs are not standardised ({scaling})."
-    )
 
 
 def _stopped(cancel: threading.Event | None) -> bool:
@@ -274,7 +216,6 @@ def _callbacks(
     *,
     has_validation: bool,
 ) -> list[Any]:
-    from nnexplorer.core.callbacks import event_callback
 
     state.callback = event_callback(out, run_id=run_id, epochs=spec.fit.epochs, cancel=cancel)
     found: list[Any] = [state.callback]

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker: {run_dir / 'preset.toml'} not found", file=sys.stderr)
         return 2
     from nnexplorer.core.errors import NnxError
-    from nnexplorer.core.presets import spec_from_toml
+    from nnexplorer.core.spec import spec_from_toml
 
     preset = run_dir / "preset.toml"
     try:

@@ -17,15 +17,15 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError, SpecError
-from nnexplorer.core.presets import (
+from nnexplorer.core.spec import (
     DEFAULT_PRESET,
+    ExperimentSpec,
     bundled_dir,
     bundled_presets,
     load_preset,
     save_preset,
 )
-from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.spec_paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, LayersEdited
 from nnexplorer.tui.run_flow import RunFlow

@@ -13,7 +13,7 @@ from typing import Any
 
 from nnexplorer.core.errors import SpecError
 from nnexplorer.core.spec import ExperimentSpec, validate_spec
-from nnexplorer.core.spec_paths import canonical_key, set_path
+from nnexplorer.core.spec.paths import canonical_key, set_path
 
 
 def remove_path(data: dict[str, Any], path: str) -> None:

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from nnexplorer.core.spec_paths import parse_value
+from nnexplorer.core.spec.paths import parse_value
 
 _SPECIAL = re.compile(r"[,\"'\[\]{}=#]")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from nnexplorer.core import vocab
 from nnexplorer.core.spec import GridSpec
-from nnexplorer.core.spec_paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key
 from nnexplorer.tui.messages import GridEdited
 from nnexplorer.tui.widgets.form_base import FieldForm, choices_of, lookup
 from nnexplorer.tui.widgets.form_fields import FormField

@@ -19,7 +19,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.console_tables import (
+from nnexplorer.cli.tables import (
     STATUS_STYLE,
     candidates_table,
     fmt_duration,

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.search_journal import fold_stats
+from nnexplorer.core.search._journal import fold_stats
 
 GRID_FILE = "grid.csv"
 STAT_COLUMNS = ("mean_test_score", "std_test_score", "mean_fit_time", "status")

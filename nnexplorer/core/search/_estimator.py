@@ -15,7 +15,7 @@ Inside a fit (in whichever process runs it) the estimator:
   differ (restoring the initial weights and optimizer state: the same numbers as a fresh build,
   without tracing the training step again); any other network starts with
   ``keras.backend.clear_session()``;
-- reports through a :class:`~nnexplorer.core.search_journal.FitLog` file and stops when the
+- reports through a :class:`~nnexplorer.core.search._journal.FitLog` file and stops when the
   search's stop file appears;
 - skips the training when the journal already holds this fit (a resumed search).
 """
@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.search_fit import (
+from nnexplorer.core.callbacks import divergence_message
+from nnexplorer.core.errors import describe_error
+from nnexplorer.core.search._fit import (
     CONFIG_PARAM,
     FOLD_PARAM,
     FitCancelled,
@@ -44,7 +46,6 @@ from nnexplorer.core.search_fit import (
     parse_config,
 )
 from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.training import describe_error, divergence_message
 
 EAGER_PREDICT_ROWS = 100_000
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.search_journal import (
+from nnexplorer.core.errors import describe_error
+from nnexplorer.core.search._journal import (
     FITS_DIR,
     JOURNAL_FILE,
     FitLog,
@@ -30,9 +31,8 @@ from nnexplorer.core.search_journal import (
     read_journal,
     score_of,
 )
-from nnexplorer.core.search_space import candidate_id
+from nnexplorer.core.search._space import candidate_id
 from nnexplorer.core.spec import ExperimentSpec, validate_spec
-from nnexplorer.core.training import describe_error
 
 CONFIG_PARAM = "nnx__config"
 FOLD_PARAM = "nnx_test_fold"  # a fit parameter: each row's test fold (sliced by scikit-learn)

@@ -1,15 +1,14 @@
 """Write an experiment as a standalone Python script that needs only numpy, scikit-learn, keras.
 
-The script loads and splits the data as a run does (:mod:`nnexplorer.core.codegen_data`), builds
+The script loads and splits the data as a run does (:mod:`nnexplorer.core.codegen.data`), builds
 the same network from the same recipes :func:`nnexplorer.core.building.build_model` uses (one
 ``model.add`` per layer, initializers, regularizers and constraints spelled out), trains it and
 prints the test metrics. With a ``[grid]`` the script also holds the scikeras + GridSearchCV
-version of the search (run it with ``--grid``; see :mod:`nnexplorer.core.codegen_grid`).
+version of the search (run it with ``--grid``; see :mod:`nnexplorer.core.codegen.grid`).
 """
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import replace
 from typing import Any
 
@@ -21,20 +20,18 @@ from nnexplorer.core.building import (
     optimizer_recipe,
     output_recipe,
 )
-from nnexplorer.core.codegen_data import DataCode, data_code
-from nnexplorer.core.codegen_text import (
-    WIDTH,
+from nnexplorer.core.codegen.data import DataCode
+from nnexplorer.core.codegen.text import (
     Call,
     function,
-    imports_block,
     item,
     layer_statement,
     layout,
     literal,
     statement,
 )
-from nnexplorer.core.heads import Head, resolve_head
-from nnexplorer.core.spec import DenseLayer, ExperimentSpec
+from nnexplorer.core.heads import Head
+from nnexplorer.core.spec import ExperimentSpec
 
 # --------------------------------------------------------------------------- model
 
@@ -153,59 +150,3 @@ def train_function(spec: ExperimentSpec, head: Head, data: DataCode) -> str:
 
 
 # --------------------------------------------------------------------------- the script
-
-
-def _docstring(spec: ExperimentSpec, has_grid: bool) -> str:
-    title = spec.experiment.name
-    if spec.experiment.description:
-        title += f": {spec.experiment.description}"
-    text = textwrap.fill(title.replace("\\", "/").replace('"""', "'''"), WIDTH)
-    usage = [
-        "",
-        "A standalone version of an nnexplorer experiment: it loads and splits the data, builds",
-        "the same Keras network, trains it and prints its test metrics.",
-        "",
-        "    python script.py           # train once, evaluate on the test split",
-    ]
-    if has_grid:
-        usage.append("    python script.py --grid    # search the grid (scikeras + GridSearchCV)")
-    return '"""' + text + "\n" + "\n".join(usage) + '\n"""'
-
-
-def export_script(spec: ExperimentSpec) -> str:
-    """A runnable script that trains ``spec`` as a run does (and searches its grid with --grid)."""
-    data = data_code(spec)
-    head = resolve_head(spec, data.task, data.n_classes)
-    imports = set(data.imports) | {"import keras"}
-    functions = [*data.functions, build_function(spec, head, data.task)]
-    functions.append(train_function(spec, head, data))
-    has_grid = bool(spec.grid and spec.grid.params)
-    main = ['if __name__ == "__main__":', "    train()"]
-    if has_grid:
-        from nnexplorer.core.codegen_grid import grid_code
-
-        grid_imports, grid_functions = grid_code(spec, head, data)
-        imports |= grid_imports | {"import sys"}
-        functions += grid_functions
-        main = [
-            'if __name__ == "__main__":',
-            '    if "--grid" in sys.argv[1:]:',
-            "        grid_search()",
-            "    else:",
-            "        train()",
-        ]
-    seed = spec.experiment.seed
-    seed_line = f"SEED = {seed!r}  # the experiment's seed: splits, initial weights, dropout repeat"
-    parts = [
-        _docstring(spec, has_grid),
-        imports_block(imports),
-        "\n".join([seed_line, *data.constants]),
-        *functions,
-        "\n".join(main),
-    ]
-    return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join(parts[3:]) + "\n"
-
-
-def dense_indices(spec: ExperimentSpec) -> list[int]:
-    """Positions of the Dense layers among the hidden layers."""
-    return [i for i, layer in enumerate(spec.layers) if isinstance(layer, DenseLayer)]

@@ -137,7 +137,7 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
             sys.stdout = sys.stderr
             result = _call_engine(grid, spec, run_dir, JsonLines(stdout), cancel, resume)
         else:
-            from nnexplorer.console import RunRenderer
+            from nnexplorer.cli.console import RunRenderer
 
             with RunRenderer() as renderer:
                 result = _call_engine(grid, spec, run_dir, renderer, cancel, resume)

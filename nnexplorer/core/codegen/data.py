@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.codegen_text import WIDTH, Call, function, layout, literal
+from nnexplorer.core.codegen.text import WIDTH, Call, function, layout, literal
 from nnexplorer.core.spec import ExperimentSpec
 
 # Task and number of classes of the built-in sources, known without loading them.

@@ -23,7 +23,7 @@ from typing import Any
 
 from nnexplorer.core import vocab
 from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.spec_paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key
 
 STEP = "net"  # the estimator's name inside the Pipeline
 NNX_PREFIX = "nnx__"

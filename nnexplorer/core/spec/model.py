@@ -18,19 +18,13 @@ from pydantic import (
 
 from nnexplorer.core import vocab
 from nnexplorer.core.errors import ErrorItem, SpecError
-from nnexplorer.core.spec_layers import (
-    LAYER_TYPES,
-    ConstraintSpec,
-    DenseLayer,
-    DropoutLayer,
-    InitializerSpec,
+from nnexplorer.core.spec.layers import (
     LayerSpec,
     OutputSpec,
-    RegularizerSpec,
     Section,
     check_allowed,
 )
-from nnexplorer.core.spec_paths import candidate_data, format_loc, pydantic_items
+from nnexplorer.core.spec.paths import candidate_data, pydantic_items
 
 # --------------------------------------------------------------------------- sections
 
@@ -328,25 +322,3 @@ def validate_spec(data: dict[str, Any], file: str = "") -> ExperimentSpec:
 def default_spec() -> ExperimentSpec:
     """An experiment with every default (digits, no hidden layers yet)."""
     return ExperimentSpec()
-
-
-__all__ = [
-    "LAYER_TYPES",
-    "CompileSpec",
-    "ConstraintSpec",
-    "DataSpec",
-    "DenseLayer",
-    "DropoutLayer",
-    "EarlyStoppingSpec",
-    "ExperimentInfo",
-    "ExperimentSpec",
-    "FitSpec",
-    "GridSpec",
-    "InitializerSpec",
-    "LayerSpec",
-    "OutputSpec",
-    "RegularizerSpec",
-    "format_loc",
-    "grid_problems",
-    "validate_spec",
-]

@@ -19,13 +19,13 @@ from nnexplorer.core.building import (
     Recipe,
     model_name,
 )
-from nnexplorer.core.codegen import early_stopping_item, script_recipes
-from nnexplorer.core.codegen_data import DataCode
-from nnexplorer.core.codegen_text import Call, Code, function, layer_statement, layout, literal
+from nnexplorer.core.codegen.data import DataCode
+from nnexplorer.core.codegen.text import Call, Code, function, layer_statement, layout, literal
+from nnexplorer.core.codegen.train import early_stopping_item, script_recipes
 from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.heads import Head
 from nnexplorer.core.spec import DenseLayer, ExperimentSpec, InitializerSpec
-from nnexplorer.core.spec_paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key
 
 _FIT_KEYS = {"fit.batch_size": "batch_size", "fit.epochs": "epochs", "fit.shuffle": "shuffle"}
 _SCALER_VALUES = {

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from nnexplorer.core.errors import NnxError, RunError
-from nnexplorer.core.search_estimator import make_estimator
-from nnexplorer.core.search_fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
-from nnexplorer.core.search_space import (
+from nnexplorer.core.errors import NnxError, RunError, describe_error
+from nnexplorer.core.search._estimator import make_estimator
+from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
+from nnexplorer.core.search._space import (
     STEP,
     SearchSpace,
     Workers,
@@ -34,7 +34,6 @@ from nnexplorer.core.search_space import (
     plan_workers,
 )
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
-from nnexplorer.core.training import describe_error
 
 SEARCH_NAMES = {
     "grid": "GridSearchCV",
@@ -121,7 +120,7 @@ class SearchState:
         def start() -> None:
             from joblib import Parallel, delayed
 
-            from nnexplorer.core.search_estimator import warm_up
+            from nnexplorer.core.search._estimator import warm_up
 
             jobs = planned.n_jobs
             with contextlib.suppress(Exception):  # the search starts them anyway
@@ -257,7 +256,7 @@ def _check_scoring(scoring: str) -> None:
 def _grouped_backend(batch: int) -> str:
     """A loky backend that hands each worker ``batch`` consecutive fits at once.
 
-    Candidates come in blocks that share one network (see :mod:`search_space`); with a block's
+    Candidates come in blocks that share one network (see :mod:`._space`); with a block's
     fits in one batch a worker builds and traces each network once, instead of every worker
     building every network. joblib splits the last batches to keep the workers balanced.
     """

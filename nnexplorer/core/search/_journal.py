@@ -33,6 +33,7 @@ from nnexplorer.core.events import (
     Event,
     LogEvent,
     from_dict,
+    json_safe,
 )
 
 FITS_DIR = "fits"
@@ -50,19 +51,7 @@ def fit_key(params: dict[str, Any], fold: int | None, n_train: int, epochs: int)
 
 
 def _json_line(data: dict[str, Any]) -> str:
-    return json.dumps(_finite(data), separators=(",", ":"), allow_nan=False, default=str)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
+    return json.dumps(json_safe(data), separators=(",", ":"), allow_nan=False, default=str)
 
 
 def score_of(record: dict[str, Any]) -> float:

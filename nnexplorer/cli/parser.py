@@ -1,33 +1,17 @@
-"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs``.
+"""The command line's parsers: ``nnexplorer [PRESET]`` and its subcommands.
 
-Exit codes: 0 completed, 1 run failed or diverged, 2 bad preset or arguments, 130 interrupted.
-Errors go to stderr as ``nnexplorer: error: <file>: <key path>: <message>``, never a traceback.
-Only ``run`` (and opening the explorer) import TensorFlow, and only when the run starts.
+Errors of a bad command line are one line on stderr with exit code 2 (:class:`UsageError`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from nnexplorer import __version__
-from nnexplorer.core.errors import NnxError
-from nnexplorer.headless import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    EXIT_USAGE,
-    PROG,
-    error_line,
-    execute,
-    log_unexpected,
-    note,
-    report,
-)
+from nnexplorer.cli.headless import PROG
 
 COMMANDS = ("run", "validate", "presets", "export", "runs")
 
@@ -177,97 +161,6 @@ def open_parser() -> Parser:
     return parser
 
 
-# --------------------------------------------------------------------------- commands
-
-
-def _load(preset: str, overrides: Sequence[str]) -> Any:
-    from nnexplorer.core.presets import load_preset
-
-    return load_preset(preset, list(overrides))
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    from nnexplorer.core.presets import resolve_preset_path
-
-    code = EXIT_OK
-    for name in args.presets:
-        try:
-            _load(name, args.overrides)
-        except NnxError as exc:
-            report(exc)
-            code = EXIT_USAGE
-        else:
-            print(f"ok: {resolve_preset_path(name)}", flush=True)
-    return code
-
-
-def cmd_presets(args: argparse.Namespace) -> int:
-    from nnexplorer.console import make_console
-    from nnexplorer.console_tables import presets_table
-    from nnexplorer.core.presets import bundled_presets
-
-    make_console().print(presets_table(bundled_presets()))
-    return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    spec = _load(args.preset, args.overrides)
-    from nnexplorer.core.codegen import export_script
-
-    script = export_script(spec)
-    if args.output:
-        Path(args.output).write_text(script, encoding="utf-8")
-        note(f"wrote {args.output}")
-    else:
-        sys.stdout.write(script)
-    return EXIT_OK
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    from nnexplorer.console import make_console
-    from nnexplorer.console_tables import runs_table
-    from nnexplorer.core.runs import list_runs, runs_root
-
-    root = runs_root(args.runs)
-    records = list_runs(root) if root.is_dir() else []
-    console = make_console()
-    if not records:
-        console.print(f"no runs in {root}")
-        return EXIT_OK
-    console.print(runs_table(records, root))
-    return EXIT_OK
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    spec = _load(args.preset, args.overrides)
-    return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
-
-
-def cmd_open(args: argparse.Namespace) -> int:
-    """Open the explorer; without a terminal, run the preset headless instead."""
-    from nnexplorer.core.presets import resolve_preset_path
-    from nnexplorer.core.runs import runs_root
-
-    spec = _load(args.preset, args.overrides)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
-        return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
-    from nnexplorer.tui.app import make_app
-
-    app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
-    result = app.run()
-    return int(result) if isinstance(result, int) else int(app.return_code or 0)
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": cmd_run,
-    "validate": cmd_validate,
-    "presets": cmd_presets,
-    "export": cmd_export,
-    "runs": cmd_runs,
-}
-
-
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     """Parse a command line; ``nnexplorer [PRESET]`` becomes the ``open`` command."""
     argv = list(argv)
@@ -290,7 +183,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def _check_not_a_misspelt_command(word: str) -> None:
     """``nnexplorer rnu digits`` should say "did you mean 'run'", not "no such preset"."""
-    from nnexplorer.core.presets import bundled_dir
+    from nnexplorer.core.spec import bundled_dir
     from nnexplorer.core.vocab import suggest
 
     if not word or word.startswith("-") or Path(word).suffix or Path(word).exists():
@@ -300,31 +193,3 @@ def _check_not_a_misspelt_command(word: str) -> None:
     hint = suggest(word, COMMANDS)
     if hint:
         raise UsageError(f"unknown command {word!r}{hint} (see '{PROG} --help')")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nnexplorer`` script; returns the exit code."""
-    try:
-        args = parse(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
-        error_line(str(exc))
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help and --version
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
-    handler = HANDLERS.get(args.command, cmd_open)
-    try:
-        return handler(args)
-    except NnxError as exc:
-        report(exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        note("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # stdout closed early (piped into head): no traceback, and none at interpreter exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except Exception:
-        log = log_unexpected(None)
-        error_line(f"unexpected error: {sys.exc_info()[1]!r} (details in {log})")
-        return EXIT_RUN_FAILED

@@ -24,16 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted
+from nnexplorer.core.errors import describe_error
+from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted, tee
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
-from nnexplorer.core.search_fit import FitCancelled
-from nnexplorer.core.search_journal import FitTailer, prepare_fits, request_stop, stop_requested
-from nnexplorer.core.search_records import best_row, candidate_rows, write_grid_csv
-from nnexplorer.core.search_run import SearchState, evaluate_best, failure_message, fit_search
+from nnexplorer.core.search._fit import FitCancelled
+from nnexplorer.core.search._journal import FitTailer, prepare_fits, request_stop, stop_requested
+from nnexplorer.core.search._records import best_row, candidate_rows, write_grid_csv
+from nnexplorer.core.search._state import SearchState, evaluate_best, failure_message, fit_search
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
-from nnexplorer.core.training import describe_error, tee
-
-__all__ = ["SearchResult", "grid_search"]
 
 
 @dataclass(frozen=True)

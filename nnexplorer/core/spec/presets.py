@@ -11,8 +11,8 @@ from typing import Any
 import tomli_w
 
 from nnexplorer.core.errors import ErrorItem, SpecError
-from nnexplorer.core.spec import ExperimentSpec, validate_spec
-from nnexplorer.core.spec_paths import apply_overrides
+from nnexplorer.core.spec.model import ExperimentSpec, validate_spec
+from nnexplorer.core.spec.paths import apply_overrides
 
 MAX_PRESET_BYTES = 1_000_000
 DEFAULT_PRESET = "digits"
@@ -29,7 +29,7 @@ class BundledPreset:
 
 def bundled_dir() -> Path:
     """The bundled presets: the repository's presets/, installed as nnexplorer.presets."""
-    source_tree = Path(__file__).resolve().parents[2] / "presets"
+    source_tree = Path(__file__).resolve().parents[3] / "presets"
     if (source_tree / f"{DEFAULT_PRESET}.toml").is_file():
         return source_tree
     return Path(str(resources.files("nnexplorer.presets")))

@@ -1,0 +1,27 @@
+"""Datasets: every ``[data]`` source turned into seeded train / validation / test splits.
+
+:func:`load_dataset` reads a source (scikit-learn's bundled sets, synthetic generators, keras'
+local cache, or a CSV / NPZ / IDX file), infers the task, encodes class labels to ``0..n-1``,
+subsamples and splits. It does not scale: :func:`standardized` does, fitting on the training split
+only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file and what is wrong.
+
+Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
+:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`).
+"""
+
+from nnexplorer.core.datasets._files import RawData
+from nnexplorer.core.datasets._sources import keras_dataset_dirs, read_source
+from nnexplorer.core.datasets._split import Dataset, load_dataset, make_scaler, standardized
+from nnexplorer.core.datasets._targets import MAX_CLASSES, infer_task
+
+__all__ = [
+    "MAX_CLASSES",
+    "Dataset",
+    "RawData",
+    "infer_task",
+    "keras_dataset_dirs",
+    "load_dataset",
+    "make_scaler",
+    "read_source",
+    "standardized",
+]

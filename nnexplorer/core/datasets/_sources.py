@@ -1,0 +1,171 @@
+"""Where raw data comes from: scikit-learn's bundled sets, synthetic generators, keras' cache.
+
+Nothing is ever downloaded: keras datasets are read only from the local cache (``~/.keras``).
+:func:`read_source` dispatches on ``data.source`` (files: :mod:`._files`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nnexplorer.core.datasets._files import (
+    RawData,
+    fail,
+    read_file_source,
+    read_idx_pair,
+    read_npz,
+)
+from nnexplorer.core.errors import DataError, ErrorItem
+from nnexplorer.core.spec import DataSpec
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal")
+FASHION_MNIST_CLASSES += ("Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_FILES = tuple(
+    f"{part}-{kind}-ubyte.gz"
+    for part in ("train", "t10k")
+    for kind in ("images-idx3", "labels-idx1")
+)
+KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+# --------------------------------------------------------------------------- sources
+
+
+def _sklearn(name: str) -> RawData:
+    from sklearn import datasets as skd
+
+    loader = {
+        "digits": skd.load_digits,
+        "iris": skd.load_iris,
+        "wine": skd.load_wine,
+        "breast_cancer": skd.load_breast_cancer,
+        "diabetes": skd.load_diabetes,
+    }[name]
+    bunch = loader()
+    regression = name == "diabetes"
+    names = None if regression else tuple(str(n) for n in bunch.target_names)
+    return RawData(
+        x=bunch.data,
+        y=bunch.target,
+        feature_names=tuple(str(n) for n in bunch.feature_names),
+        class_names=names,
+        task="regression" if regression else "classification",
+        meta={"description": f"scikit-learn's bundled {name} dataset"},
+    )
+
+
+def _synthetic(data: DataSpec, seed: int | None) -> RawData:
+    from sklearn import datasets as skd
+
+    n, name = data.n_samples, data.name
+    if name == "moons":
+        x, y = skd.make_moons(n_samples=n, noise=data.noise, random_state=seed)
+    elif name == "circles":
+        x, y = skd.make_circles(n_samples=n, noise=data.noise, factor=0.5, random_state=seed)
+    elif name == "blobs":
+        x, y = skd.make_blobs(
+            n_samples=n, n_features=data.n_features, centers=data.n_classes, random_state=seed
+        )
+    elif name == "classification":
+        x, y = _make_classification(data, seed)
+    else:
+        x, y = skd.make_regression(
+            n_samples=n, n_features=data.n_features, noise=data.noise, random_state=seed
+        )
+    task = "regression" if name == "regression" else "classification"
+    return RawData(x=x, y=y, task=task, meta={"description": f"synthetic {name}, seed {seed}"})
+
+
+def _make_classification(data: DataSpec, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_classification
+
+    informative = min(data.n_features, max(2, int(np.ceil(np.log2(data.n_classes))) + 1))
+    if data.n_classes > 2**informative:
+        raise fail(
+            f"synthetic:classification with {data.n_classes} classes needs at least "
+            f"{int(np.ceil(np.log2(data.n_classes)))} features (n_features = {data.n_features})",
+            path="data.n_features",
+        )
+    clusters = 2 if 2 * data.n_classes <= 2**informative else 1
+    return make_classification(
+        n_samples=data.n_samples,
+        n_features=data.n_features,
+        n_informative=informative,
+        n_redundant=0,
+        n_classes=data.n_classes,
+        n_clusters_per_class=clusters,
+        random_state=seed,
+    )
+
+
+# --------------------------------------------------------------------------- keras cache
+
+
+def keras_dataset_dirs() -> list[Path]:
+    """Where keras caches datasets: $KERAS_HOME/datasets or ~/.keras/datasets (then /tmp/.keras)."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    dirs = [home / "datasets"]
+    # keras falls back to /tmp/.keras when its home is not writable
+    if not os.access(home if home.exists() else home.parent, os.W_OK):
+        dirs.append(Path("/tmp/.keras/datasets"))
+    return dirs
+
+
+def read_keras_cache(name: str) -> RawData:
+    """keras.datasets ``mnist`` or ``fashion_mnist`` from the local cache only (never downloads)."""
+    dirs = keras_dataset_dirs()
+    if name == "mnist":
+        for folder in dirs:
+            if (folder / "mnist.npz").is_file():
+                raw = read_npz(folder / "mnist.npz")
+                raw.class_names = tuple(str(i) for i in range(10))
+                return raw
+        raise _missing_keras(name, [dirs[0] / "mnist.npz"], "mnist.npz")
+    for folder in dirs:
+        sub = folder / "fashion-mnist"
+        if all((sub / f).is_file() for f in FASHION_MNIST_FILES):
+            x, y = read_idx_pair(sub / FASHION_MNIST_FILES[0], sub / FASHION_MNIST_FILES[1])
+            xt, yt = read_idx_pair(sub / FASHION_MNIST_FILES[2], sub / FASHION_MNIST_FILES[3])
+            meta = {"file": str(sub), "format": "idx"}
+            return RawData(x, y, xt, yt, class_names=FASHION_MNIST_CLASSES, meta=meta)
+    sub = dirs[0] / "fashion-mnist"
+    missing = [sub / f for f in FASHION_MNIST_FILES if not (sub / f).is_file()]
+    raise _missing_keras(name, missing, "")
+
+
+def _missing_keras(name: str, missing: list[Path], npz: str) -> DataError:
+    files = ", ".join(str(p) for p in missing)
+    where = missing[0].parent
+    alt = (
+        f'data.source = "file:/path/to/{npz}"'
+        if npz
+        else 'data.source = "file:/path/to/fashion-mnist" (a folder holding the four files)'
+    )
+    hint = (
+        f"nnexplorer never downloads data: copy {'the file' if len(missing) == 1 else 'them'} "
+        f"into {where} (from {KERAS_URL}) or set {alt}"
+    )
+    items = [
+        ErrorItem(
+            f"keras dataset '{name}' is not in the local cache (file not found)",
+            "data.source",
+            str(p),
+        )
+        for p in missing
+    ]
+    return DataError(
+        f"keras dataset '{name}' not found in the local cache ({files})", hint, items=items
+    )
+
+
+def read_source(data: DataSpec, seed: int | None) -> RawData:
+    """The raw data behind ``data.source``, before task inference and splitting."""
+    if data.kind == "sklearn":
+        return _sklearn(data.name)
+    if data.kind == "synthetic":
+        return _synthetic(data, seed)
+    if data.kind == "keras":
+        return read_keras_cache(data.name)
+    return read_file_source(data)

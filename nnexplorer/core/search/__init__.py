@@ -1,0 +1,21 @@
+"""Grid search: scikit-learn's GridSearchCV (or halving / randomized) over a scikeras estimator.
+
+:func:`grid_search` is the one entry point (see :mod:`._session`); scikeras stays behind this
+door. Inside: :mod:`._state` (the search object and its run), :mod:`._space` (grid keys, the
+parameter grid, workers), :mod:`._estimator` (the scikeras subclasses), :mod:`._fit` (one fit's
+identity, file and scoring), :mod:`._journal` (finished fits, event files, the stop flag) and
+:mod:`._records` (grid.csv).
+"""
+
+from nnexplorer.core.search._journal import read_journal, request_stop, stop_requested
+from nnexplorer.core.search._records import read_grid_csv
+from nnexplorer.core.search._session import SearchResult, grid_search
+
+__all__ = [
+    "SearchResult",
+    "grid_search",
+    "read_grid_csv",
+    "read_journal",
+    "request_stop",
+    "stop_requested",
+]
