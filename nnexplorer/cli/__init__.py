@@ -25,10 +25,10 @@ from nnexplorer.cli.headless import (
     note,
     report,
 )
-from nnexplorer.cli.parser import UsageError, parse
+from nnexplorer.cli.parser import COMMANDS, UsageError, parse
 from nnexplorer.core.errors import NnxError
 
-__all__ = ["HANDLERS", "main"]
+__all__ = ["COMMANDS", "HANDLERS", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
