@@ -144,8 +144,9 @@ class RunRenderer:
 
     def _epoch_line(self) -> str:
         fit = self.progress.fit
-        width = len(str(fit.epochs or fit.epoch))
-        line = f"epoch {fit.epoch:>{width}}/{fit.epochs}  {metrics_text(fit.metrics)}"
+        planned = fit.epochs or self.progress.epochs_planned
+        width = len(str(planned or fit.epoch))
+        line = f"epoch {fit.epoch:>{width}}/{planned}  {metrics_text(fit.metrics)}"
         pace = self._pace(fit)
         return f"{line}  {pace}" if pace else line
 
@@ -178,8 +179,9 @@ class RunRenderer:
 
     def _train_rows(self) -> list[RenderableType]:
         fit = self.progress.fit
-        bar = ProgressBar(total=max(1, fit.epochs), completed=fit.epochs_done(), width=40)
-        label = Text(f" epoch {fit.epoch}/{fit.epochs or '?'}")
+        planned = fit.epochs or self.progress.epochs_planned
+        bar = ProgressBar(total=max(1, planned), completed=fit.epochs_done(), width=40)
+        label = Text(f" epoch {fit.epoch}/{planned or '?'}")
         if fit.batches:
             label.append(f"  batch {fit.batch}/{fit.batches}", style="dim")
         line = Text(metrics_text(fit.metrics) or "waiting for the first epoch ...")
