@@ -6,7 +6,13 @@ import math
 
 from tui_fakes import HOLD, grid_script, train_script
 
-from nnexplorer.core.events import BatchProgress, CandidateFinished, EpochEnded, RunFinished
+from nnexplorer.core.events import (
+    BatchProgress,
+    CandidateFinished,
+    EpochEnded,
+    RunFinished,
+    RunStarted,
+)
 from nnexplorer.core.formatting import fmt_duration, lower_is_better, main_metric, short_params
 from nnexplorer.core.progress import REFIT
 from nnexplorer.core.spec import validate_spec
@@ -63,6 +69,16 @@ def test_folds_alone_are_aggregated_when_the_engine_sends_no_aggregate():
     cand = run.candidates[0]
     assert cand.status == "completed" and math.isclose(cand.mean, 0.7)
     assert math.isclose(cand.std, 0.1) and cand.fit_time == 2.0
+
+
+def test_state_before_the_first_epoch():
+    assert RunView(key="q", name="x", status="queued").state_line().startswith("Queued")
+    run = RunView(key="r", name="x")
+    assert run.state_line() == "Starting worker..."
+    run.apply(RunStarted(run_id="r", mode="train"))
+    assert run.state_line() == "Training: loading data and building the model..."
+    run.apply(RunFinished(status="cancelled"))
+    assert run.state_line() == "Stopped" and run.elapsed >= 0
 
 
 def test_grid_state_names_the_candidate_fold_and_refit():

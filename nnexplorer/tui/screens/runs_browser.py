@@ -92,7 +92,7 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         view = run_view_from_record(record)
         self.query_one("#past-loss", MetricChart).show_run(view)
         self.query_one("#past-metric", MetricChart).show_run(view)
-        detail = f"{key}\n{view.settings} | {status_word(view.status)}"
+        detail = f"{key}\n{view.settings} | status {status_word(view.status)}"
         self.query_one("#runs-detail", Static).update(detail)
 
     def _selected(self) -> Any:
