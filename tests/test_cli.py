@@ -126,7 +126,7 @@ def test_run_trains_and_records(tiny, runs_dir):
     out = done.stdout
     assert f"run directory: {run_dir}" in out
     assert "epoch 1/2" in out and "epoch 2/2" in out  # one plain line per epoch (not a TTY)
-    assert "Test metrics" in out and "status: completed" in out
+    assert "Test metrics" in out and "status: done" in out
     assert "\x1b[" not in out  # NO_COLOR and no live animation in a pipe
     assert "Traceback" not in done.stderr
     # and the runs list shows it
@@ -495,8 +495,8 @@ def test_renderer_plain_lines_per_epoch():
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert len(epoch_lines) == 3
     assert epoch_lines[1].startswith("epoch 2/3  loss 0.5  val_loss 0.6  accuracy 0.7")
-    assert "0.50 s/epoch  ETA 0:01" in epoch_lines[0]
-    assert "0.9375" in out and "status: completed" in out
+    assert "0.5 s/epoch  ETA 00:01" in epoch_lines[0]
+    assert "0.9375" in out and "status: done" in out
     assert "run directory: /runs/demo-1" in out
 
 

@@ -39,6 +39,10 @@ def test_core_modules_are_found_in_sub_packages():
         "nnexplorer.core.search._session",
         "nnexplorer.core.datasets._files",
         "nnexplorer.core.codegen.grid",
+        "nnexplorer.core.progress",
+        "nnexplorer.core.progress._run",
+        "nnexplorer.core.progress._fits",
+        "nnexplorer.core.formatting",
     }
     assert expected <= set(CORE_MODULES)
 

@@ -342,7 +342,7 @@ async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_pat
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
         table = app.screen.query_one("#past-runs", DataTable)
-        assert table.row_count == 1 and table.get_row_at(0)[1:4] == ["older", "train", "completed"]
+        assert table.row_count == 1 and table.get_row_at(0)[1:4] == ["older", "train", "done"]
         await pilot.press("enter")
         await pilot.pause()
         chart = app.screen.query_one("#past-loss", MetricChart)

@@ -6,18 +6,17 @@ import math
 
 from tui_fakes import HOLD, grid_script, train_script
 
-from nnexplorer.core.events import BatchProgress, CandidateFinished, EpochEnded, RunFinished
-from nnexplorer.core.spec import validate_spec
-from nnexplorer.tui.session import (
-    REFIT,
-    RunView,
-    fmt_duration,
-    lower_is_better,
-    main_metric,
-    run_view_from_record,
-    settings_text,
-    short_params,
+from nnexplorer.core.events import (
+    BatchProgress,
+    CandidateFinished,
+    EpochEnded,
+    RunFinished,
+    RunStarted,
 )
+from nnexplorer.core.formatting import fmt_duration, lower_is_better, main_metric, short_params
+from nnexplorer.core.progress import REFIT
+from nnexplorer.core.spec import validate_spec
+from nnexplorer.tui.session import RunView, run_view_from_record, settings_text
 from nnexplorer.tui.widgets.heatmap import heat_cells
 from nnexplorer.tui.widgets.metric_chart import epoch_ticks, run_series
 
@@ -43,7 +42,7 @@ def test_train_events_build_history_status_and_state(tiny_spec):
     assert run.metric() == "accuracy"
     assert run.best_val() == ("val_accuracy", 1 - (2 / 3) / 3.5)
     run.apply(RunFinished(status="diverged", message="loss is nan", summary={"wall_seconds": 3}))
-    assert not run.running and run.state_line() == "Diverged" and run.seconds == 3
+    assert not run.running and run.state_line() == "Diverged" and run.elapsed == 3
 
 
 def test_grid_events_aggregate_rank_and_refit(tiny_spec_data):
@@ -70,6 +69,16 @@ def test_folds_alone_are_aggregated_when_the_engine_sends_no_aggregate():
     cand = run.candidates[0]
     assert cand.status == "completed" and math.isclose(cand.mean, 0.7)
     assert math.isclose(cand.std, 0.1) and cand.fit_time == 2.0
+
+
+def test_state_before_the_first_epoch():
+    assert RunView(key="q", name="x", status="queued").state_line().startswith("Queued")
+    run = RunView(key="r", name="x")
+    assert run.state_line() == "Starting worker..."
+    run.apply(RunStarted(run_id="r", mode="train"))
+    assert run.state_line() == "Training: loading data and building the model..."
+    run.apply(RunFinished(status="cancelled"))
+    assert run.state_line() == "Stopped" and run.elapsed >= 0
 
 
 def test_grid_state_names_the_candidate_fold_and_refit():

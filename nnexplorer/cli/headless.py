@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from nnexplorer.core.errors import NnxError
 from nnexplorer.core.events import Emit, JsonLines
+from nnexplorer.core.formatting import status_word
 
 PROG = "nnexplorer"
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -158,7 +159,7 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
     if status == "cancelled":
         note(f"interrupted; the partial run is in {run_dir}")
     elif as_json:
-        note(f"{status}: {run_dir}")
+        note(f"{status_word(status)}: {run_dir}")
     return STATUS_EXIT.get(status, EXIT_RUN_FAILED)
 
 

@@ -1,87 +1,57 @@
-"""Formatting helpers and the Rich tables of the command line: candidates, presets, runs."""
+"""The Rich tables of the command line: candidates, presets, runs (words from core.formatting)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.core.events import CandidateFinished
-from nnexplorer.core.formatting import fmt_duration
+from nnexplorer.core.formatting import (
+    Tone,
+    fmt_duration,
+    fmt_mean_std,
+    fmt_number,
+    metrics_text,
+    params_text,
+    status_tone,
+    status_word,
+)
+from nnexplorer.core.progress import RunProgress
 
-STATUS_STYLE = {
-    "completed": "bold green",
-    "diverged": "bold red",
-    "failed": "bold red",
-    "cancelled": "bold yellow",
-    "unfinished": "dim",
+TONE_STYLE: dict[Tone, str] = {
+    "good": "bold green",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "busy": "bold cyan",
+    "quiet": "dim",
 }
 
 
-# --------------------------------------------------------------------------- formatting
+def status_text(status: str, reason: str = "") -> Text:
+    """A status as its word, coloured by how it reads (``done`` green, ``failed`` red, ...)."""
+    word = status_word(status) + (f": {reason}" if reason else "")
+    return Text(word, style=TONE_STYLE[status_tone(status)])
 
 
-def fmt_number(value: Any) -> str:
-    """A metric value in 4 significant digits (``nan``/``inf`` kept readable)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def ordered_metrics(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Metrics with loss first and each ``val_`` metric right after its training twin."""
-    names = [k for k in metrics if not k.startswith("val_")]
-    names.sort(key=lambda k: (k != "loss", list(metrics).index(k)))
-    out: list[tuple[str, Any]] = []
-    for name in names:
-        out.append((name, metrics[name]))
-        if f"val_{name}" in metrics:
-            out.append((f"val_{name}", metrics[f"val_{name}"]))
-    out.extend((k, v) for k, v in metrics.items() if k.startswith("val_") and k[4:] not in names)
-    return out
-
-
-def metrics_text(metrics: dict[str, Any]) -> str:
-    """``loss 0.1234  val_loss 0.2345  accuracy 0.97 ...``."""
-    return "  ".join(f"{k} {fmt_number(v)}" for k, v in ordered_metrics(metrics))
-
-
-def params_text(params: dict[str, Any]) -> str:
-    """``layers.0.units=64, hidden.activation=relu``."""
-    return ", ".join(f"{k}={fmt_number(v)}" for k, v in params.items())
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def candidates_table(candidates: Iterable[CandidateFinished]) -> Table:
-    """Grid candidates ranked by mean score (best first; failed ones last)."""
-    ranked = sorted(
-        candidates,
-        key=lambda c: (c.score is None or not math.isfinite(c.score), -(c.score or 0.0)),
-    )
+def candidates_table(progress: RunProgress) -> Table:
+    """A grid's candidates ranked by mean score (best first; those without a score last)."""
+    ranked = progress.ranked()
+    unscored = [progress.candidates[i] for i in sorted(progress.candidates)]
     table = Table(title="Candidates", title_justify="left")
     for name, justify in (("rank", "right"), ("params", "left"), ("mean ± std", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     table.add_column("fit time", justify="right")
     table.add_column("status")
-    for rank, cand in enumerate(ranked, start=1):
-        score = "-" if cand.score is None else fmt_number(cand.score)
-        if cand.score is not None and cand.std_score is not None:
-            score += f" ± {fmt_number(cand.std_score)}"
-        status = Text(cand.status, style=STATUS_STYLE.get(cand.status, ""))
+    for rank, cand in enumerate(ranked + [c for c in unscored if c.mean is None], start=1):
         table.add_row(
-            str(rank) if cand.score is not None else "-",
+            str(rank) if cand.mean is not None else "-",
             params_text(cand.params),
-            score,
-            f"{cand.seconds:.1f} s",
-            status,
+            fmt_mean_std(cand.mean, cand.std),
+            f"{cand.fit_time:.1f} s" if cand.fit_time is not None else "-",
+            status_text(cand.status),
         )
     return table
 
@@ -116,12 +86,13 @@ def runs_table(runs: Sequence[Any], root: Path | None = None) -> Table:
         wall = summary.get("wall_seconds")
         started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
         when = f"{started} ({fmt_duration(wall)})" if isinstance(wall, int | float) else started
+        epochs = summary.get("epochs_completed")
         table.add_row(
             run.run_id,
             run.name,
             run.mode,
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-            fmt_number(summary.get("epochs_completed", "")),
+            status_text(run.status),
+            "" if epochs is None else fmt_number(epochs),
             shown,
             when,
         )

@@ -26,9 +26,10 @@ from nnexplorer.core.events import (
     RunFinished,
     RunStarted,
 )
+from nnexplorer.core.formatting import fmt_number
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.tui.messages import EngineEvent
-from nnexplorer.tui.session import RunView, fmt_number, settings_text
+from nnexplorer.tui.session import RunView, settings_text
 from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable

@@ -12,7 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from nnexplorer.core.errors import NnxError
-from nnexplorer.tui.session import fmt_duration, fmt_number, run_view_from_record
+from nnexplorer.core.formatting import fmt_duration, fmt_number, status_word
+from nnexplorer.tui.session import run_view_from_record
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 
 RESUMABLE = ("cancelled", "failed", "unfinished")
@@ -61,7 +62,7 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
                 started,
                 info.name,
                 info.mode,
-                info.status,
+                status_word(info.status),
                 _score(info.summary),
                 fmt_duration(wall) if isinstance(wall, int | float) else "-",
                 key=key,
@@ -91,7 +92,7 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         view = run_view_from_record(record)
         self.query_one("#past-loss", MetricChart).show_run(view)
         self.query_one("#past-metric", MetricChart).show_run(view)
-        detail = f"{key}\n{view.settings} | status {view.status}"
+        detail = f"{key}\n{view.settings} | status {status_word(view.status)}"
         self.query_one("#runs-detail", Static).update(detail)
 
     def _selected(self) -> Any:

@@ -13,14 +13,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Label, Select, Static
 
-from nnexplorer.tui.session import RunView, fmt_number, short_key, short_params
+from nnexplorer.core.formatting import fmt_number, fmt_param, short_key, short_params
+from nnexplorer.tui.session import RunView
 
 NONE = "(none)"
-
-
-def value_label(value: Any) -> str:
-    """A grid value as shown in the heatmap's headers."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def grid_axes(run: RunView) -> dict[str, list[Any]]:
@@ -78,9 +74,9 @@ def heat_table(run: RunView, row_key: str, col_key: str | None) -> Table:
     table.add_column(corner, style="bold")
     cols = axes.get(col_key, []) if col_key else [None]
     for value in cols:
-        table.add_column(value_label(value) if col_key else "mean score", justify="right")
+        table.add_column(fmt_param(value) if col_key else "mean score", justify="right")
     for r, row_value in enumerate(axes.get(row_key, [])):
-        line: list[Text | str] = [value_label(row_value)]
+        line: list[Text | str] = [fmt_param(row_value)]
         for c in range(len(cols)):
             cell = cells.get((r, c))
             if isinstance(cell, float):

@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from nnexplorer.tui.session import REFIT, CandidateView, RunView, finite
+from nnexplorer.core.formatting import finite
+from nnexplorer.core.progress import REFIT, CandidateProgress, RunProgress
 
 ChartKind = Literal["loss", "metric"]
 TRAIN_COLOR = "cyan"
@@ -54,7 +55,7 @@ def _series(
     return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint)
 
 
-def _names(kind: ChartKind, run: RunView) -> tuple[str, str] | None:
+def _names(kind: ChartKind, run: RunProgress) -> tuple[str, str] | None:
     if kind == "loss":
         return "loss", "val_loss"
     metric = run.metric()
@@ -62,7 +63,10 @@ def _names(kind: ChartKind, run: RunView) -> tuple[str, str] | None:
 
 
 def run_series(
-    kind: ChartKind, run: RunView | None, previous: RunView | None, candidate: int | None = None
+    kind: ChartKind,
+    run: RunProgress | None,
+    previous: RunProgress | None,
+    candidate: int | None = None,
 ) -> list[Series]:
     """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds."""
     if run is None:
@@ -85,7 +89,7 @@ def run_series(
     return [s for s in out if s is not None]
 
 
-def _candidates(run: RunView, train: str, val: str) -> list[Series]:
+def _candidates(run: RunProgress, train: str, val: str) -> list[Series]:
     """Each candidate's latest fold (validation curve when there is one).
 
     While the search runs, the candidates training now are coloured and the finished ones
@@ -112,7 +116,7 @@ def _candidates(run: RunView, train: str, val: str) -> list[Series]:
     return sorted(out, key=lambda s: not s.faint)
 
 
-def _candidate_folds(cand: CandidateView, train: str, val: str) -> list[Series]:
+def _candidate_folds(cand: CandidateProgress, train: str, val: str) -> list[Series]:
     out = []
     for fold, history in sorted(cand.histories.items()):
         color = CANDIDATE_COLORS[fold % len(CANDIDATE_COLORS)]
@@ -169,7 +173,10 @@ class MetricChart(PlotextPlot):
         self._redraw()
 
     def show_run(
-        self, run: RunView | None, previous: RunView | None = None, candidate: int | None = None
+        self,
+        run: RunProgress | None,
+        previous: RunProgress | None = None,
+        candidate: int | None = None,
     ) -> None:
         """Draw ``run`` (and ``previous`` faintly); for a grid, its candidates' curves."""
         self._series = run_series(self.kind, run, previous, candidate)

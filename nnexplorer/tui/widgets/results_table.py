@@ -10,15 +10,16 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label
 
-from nnexplorer.tui.session import (
-    STATE_WORDS,
-    RunView,
+from nnexplorer.core.formatting import (
     abbrev,
-    finite,
     fmt_duration,
+    fmt_mean_std,
     fmt_number,
+    headline_metrics,
     short_params,
+    status_word,
 )
+from nnexplorer.tui.session import RunView
 
 RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val", "Test", "Time", "Settings")
 REASON_CHARS = 40
@@ -37,19 +38,16 @@ class Cell(str):
 
 
 def _status(status: str, reason: str = "") -> Cell:
-    word = {"starting": "starting", "running": "running"}.get(status)
-    text = word or STATE_WORDS.get(status, status).lower()
-    return Cell(f"{text}: {reason}" if reason else text, text)
+    word = status_word(status)
+    return Cell(f"{word}: {reason}" if reason else word, word)
 
 
 def run_cells(run: RunView) -> list[Cell]:
     """The cells of a run's row."""
     if run.mode == "grid":
-        total = run.n_candidates * max(run.n_folds, 1)
+        total = run.fits_total()
         epochs = Cell(f"fits {run.fits_done()}/{total or '?'}", run.fits_done())
-        best = run.best_score
-        if best is None and run.ranked():
-            best = run.ranked()[0].mean
+        best = run.top_score()
         best_cell = Cell(f"cv {fmt_number(best)}" if best is not None else "-", best)
     else:
         epochs = Cell(f"{len(run.history)}/{run.epochs or run.epochs_planned}", len(run.history))
@@ -69,30 +67,23 @@ def run_cells(run: RunView) -> list[Cell]:
         epochs,
         best_cell,
         _test_cell(run),
-        Cell(fmt_duration(run.seconds), run.seconds),
+        Cell(fmt_duration(run.elapsed), run.elapsed),
         Cell(run.settings, run.settings),
     ]
 
 
 def _test_cell(run: RunView) -> Cell:
-    metrics = {k: v for k, v in run.test_metrics.items() if finite(v) is not None}
-    if not metrics:
+    shown = headline_metrics(run.test_metrics, run.metric())
+    if not shown:
         return Cell("-")
-    main = run.metric()
-    order = sorted(metrics, key=lambda k: (k != main, k == "loss", k))
-    text = " ".join(f"{abbrev(k)} {fmt_number(metrics[k])}" for k in order[:2])
-    return Cell(text, metrics[order[0]])
+    return Cell(" ".join(f"{abbrev(k)} {fmt_number(v)}" for k, v in shown), shown[0][1])
 
 
 def candidate_cells(run: RunView, index: int) -> list[Cell]:
     """The cells of a grid candidate's row: rank, params, mean ± std, fit time, status."""
     cand = run.candidates[index]
     rank = run.rank_of(index)
-    if cand.mean is not None:
-        spread = f" ± {cand.std:.2g}" if cand.std is not None else ""
-        score = Cell(f"{fmt_number(cand.mean)}{spread}", cand.mean)
-    else:
-        score = Cell("-")
+    score = Cell(fmt_mean_std(cand.mean, cand.std), cand.mean)
     folds = cand.n_folds or run.n_folds
     fit = cand.fit_time
     return [

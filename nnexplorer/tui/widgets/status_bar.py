@@ -6,7 +6,22 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from nnexplorer.core.formatting import STATUS_WORDS, Tone, status_tone
+
 DEVICE_UNKNOWN = "CPU/GPU: detected at first run"
+TONE_STYLES: dict[Tone, str] = {
+    "good": "bold green",
+    "warning": "bold yellow",
+    "error": "bold red",
+    "busy": "bold cyan",
+    "quiet": "",
+}
+# The state's first word -> its tone: an ended run shows its status word, capitalised.
+WORD_TONES: dict[str, Tone] = {
+    **{word.capitalize(): status_tone(status) for status, word in STATUS_WORDS.items()},
+    "Training": "busy",
+    "Grid": "busy",
+}
 
 
 class StatusBar(Static):
@@ -28,14 +43,8 @@ class StatusBar(Static):
 
     def _state_style(self) -> str:
         word = self.state.split(" ", 1)[0].rstrip(":,")
-        return {
-            "Done": "bold green",
-            "Diverged": "bold yellow",
-            "Stopped": "bold yellow",
-            "Failed": "bold red",
-            "Training": "bold cyan",
-            "Grid": "bold cyan",
-        }.get(word, "")
+        tone = WORD_TONES.get(word)
+        return TONE_STYLES[tone] if tone is not None else ""
 
     def set_device(self, device: str) -> None:
         """Show the device a run reported (CPU or the GPU's name)."""
