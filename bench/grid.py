@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core import datasets
-from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.spec import load_preset, save_preset
+from nnexplorer.core.spec import ExperimentSpec, load_preset, save_preset
 
 TARGET = 0.6
 GRID_KEYS = {  # the digits preset's grid keys -> the plain script's scikeras parameters

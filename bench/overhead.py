@@ -30,8 +30,7 @@ import numpy as np
 from nnexplorer.core import building, datasets
 from nnexplorer.core.building import Recipe
 from nnexplorer.core.heads import resolve_head
-from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.spec import load_preset, save_preset
+from nnexplorer.core.spec import ExperimentSpec, load_preset, save_preset
 
 DEFAULT_SET = ["fit.epochs=150"]
 TARGET = 1.03

@@ -22,6 +22,7 @@ from rich.console import Console
 from nnexplorer import __version__, cli
 from nnexplorer.cli import commands
 from nnexplorer.cli.console import RunRenderer
+from nnexplorer.cli.parser import COMMANDS
 from nnexplorer.core import events as ev
 from nnexplorer.core.events import JsonLines
 from nnexplorer.core.runs import read_summary
@@ -301,11 +302,11 @@ def test_version_and_help_in_a_subprocess():
     assert done.stdout.strip() == f"nnexplorer {__version__}"
     done = nnx("--help")
     assert done.returncode == 0
-    for command in cli.COMMANDS:
+    for command in COMMANDS:
         assert command in done.stdout
 
 
-@pytest.mark.parametrize("command", cli.COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_subcommand_has_help_with_examples(command, capsys):
     assert cli.main([command, "--help"]) == 0
     out = capsys.readouterr().out

@@ -82,8 +82,8 @@ def test_grid_problems_use_the_grid_path():
 
 def test_section_of_the_wrong_type():
     draft = Draft({"layers": "nope"})
-    assert draft.problems() == {"layers": "got 'nope'; must be a valid list"}
-    assert draft.first_problem() == "layers: got 'nope'; must be a valid list"
+    assert draft.problems() == {"layers": "got 'nope' (a string); must be a list"}
+    assert draft.first_problem() == "layers: got 'nope' (a string); must be a list"
 
 
 def test_problem_key_and_remove_path():

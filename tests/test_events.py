@@ -41,3 +41,29 @@ def test_unknown_type_is_rejected():
 def test_type_comes_first_and_fields_are_extensible():
     data = ev.from_dict({"type": "log", "message": "hi", "future_field": 1}).to_dict()
     assert next(iter(data)) == "type" and data["message"] == "hi"
+
+
+def test_one_exit_code_table():
+    assert ev.EXIT_CODE == {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+    assert set(ev.EXIT_CODE) == set(ev.STATUSES)
+    assert [ev.exit_code(s) for s in ev.STATUSES] == [ev.EXIT_CODE[s] for s in ev.STATUSES]
+    assert ev.exit_code("unfinished") == 1
+
+
+def test_cancel_flags_are_cancels(tmp_path):
+    import threading
+
+    from nnexplorer.core.search._journal import StopFlag, request_stop
+
+    event = threading.Event()
+    flag = StopFlag(tmp_path / "fits", interval=0)
+    assert isinstance(event, ev.Cancel) and isinstance(flag, ev.Cancel)
+    assert not flag.is_set()
+    request_stop(tmp_path)
+    assert flag.is_set()
+
+
+def test_run_summary_documents_the_status_and_mode_literals():
+    hints = ev.RunSummary.__annotations__
+    assert {"status", "mode", "test_metrics", "best_params"} <= set(hints)
+    assert ev.RunSummary.__required_keys__ == frozenset()

@@ -12,7 +12,7 @@ import pytest
 from nnexplorer.core import runs
 from nnexplorer.core.errors import RunError
 from nnexplorer.core.events import EpochEnded, LogEvent, RunFinished, RunStarted
-from nnexplorer.core.runner import RunHandle, start_run
+from nnexplorer.core.runner import RunControl, RunHandle, start_run
 from nnexplorer.core.spec import validate_spec
 
 pytestmark = pytest.mark.slow
@@ -163,6 +163,7 @@ def test_log_event_round_trip_through_handle(tmp_path):
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     handle = RunHandle(process, tmp_path, "train")
+    assert isinstance(handle, RunControl)
     events = list(handle.events())
     assert [e.type for e in events] == ["log", "run_finished"]
     assert events[0].message == "hello"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nnexplorer.core.events import CandidateFinished, EpochEnded, RunFinished
+from nnexplorer.core.events import CandidateFinished, EpochEnded, RunFinished, RunSummary
 from nnexplorer.core.spec import validate_spec
 
 pytestmark = pytest.mark.slow
@@ -82,6 +82,7 @@ def test_2x2_grid_end_to_end(tiny_spec_data, tmp_path):
     assert scores == sorted(scores, reverse=True)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["mode"] == "grid"
+    assert set(summary) <= RunSummary.__optional_keys__  # every key is documented
     assert summary["n_candidates"] == 4
     assert summary["best_score"] == pytest.approx(scores[0])
     assert summary["best_params"] == {

@@ -65,9 +65,17 @@ def test_candidates_keep_one_network_together(tiny_spec_data):
     assert space.n_candidates == space.grid_size == 8
     units = [c["layers.0.units"] for c in space.candidates]
     assert units == [4, 4, 4, 4, 8, 8, 8, 8]  # the network changes once
-    assert all(list(c) == list(params) for c in space.candidates)  # preset key order
+    # inside: canonical spec paths, in preset key order; shown as the preset writes them
+    paths = ["compile.learning_rate", "layers.0.units", "fit.epochs"]
+    assert all(list(c) == paths for c in space.candidates)
+    assert all(list(space.label(c)) == list(params) for c in space.candidates)
+    assert space.keys == tuple(params)
     assert [space.candidate_of(c) for c in space.candidates] == list(range(8))
     assert space.grid_params({"net__nnx__layers.0.units": 4, "net__epochs": 2}) == {
+        "layers.0.units": 4,
+        "fit.epochs": 2,
+    }
+    assert space.label({"layers.0.units": 4, "fit.epochs": 2}) == {
         "layers.0.units": 4,
         "epochs": 2,
     }

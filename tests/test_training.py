@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnexplorer.core import runs
-from nnexplorer.core.events import BatchProgress, EpochEnded, RunFinished, RunStarted
+from nnexplorer.core.events import BatchProgress, EpochEnded, RunFinished, RunStarted, RunSummary
 from nnexplorer.core.spec import validate_spec
 from nnexplorer.core.training import RunResult, train
 
@@ -31,6 +31,7 @@ def _run(spec, tmp_path, cancel=None, emit=None) -> tuple[RunResult, list]:
 def test_train_completes_and_records(tiny_spec, tmp_path):
     result, events = _run(tiny_spec, tmp_path)
     assert result.status == "completed" and result.exit_code == 0
+    assert set(result.summary) <= RunSummary.__optional_keys__  # every key is documented
     types = [e.type for e in events]
     assert types.index("run_started") < types.index("epoch_ended")
     assert types[-1] == "run_finished" and types.count("epoch_ended") == 2

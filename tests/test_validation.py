@@ -46,7 +46,24 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         "data.source",
         ("unknown sklearn dataset 'digts'", "did you mean 'digits'", "iris"),
     ),
+    # strict types: a value of the wrong TOML type is refused, never converted
+    "units_string.toml": ("layers[0].units", ("got '64' (a string); must be an integer",)),
+    "batch_size_bool.toml": ("fit.batch_size", ("got true (a boolean); must be an integer",)),
+    "shuffle_string.toml": ("fit.shuffle", ("got 'off' (a string); must be true or false",)),
+    "learning_rate_string.toml": (
+        "compile.learning_rate",
+        ("got '1e-3' (a string); must be a number",),
+    ),
+    "grid_value_type.toml": (
+        "grid.params.hidden.units[1] -> layers[0].units",
+        ("got '32' (a string); must be an integer",),
+    ),
+    "duplicate_grid_key.toml": (
+        "grid.params.compile.learning_rate",
+        ("sets compile.learning_rate, as 'learning_rate' does",),
+    ),
 }
+MULTI = {"many_errors.toml", "base_and_grid_errors.toml"}
 
 
 def _one_error(path: Path) -> SpecError:
@@ -57,7 +74,7 @@ def _one_error(path: Path) -> SpecError:
 
 def test_every_bad_preset_has_a_case():
     files = {p.name for p in BAD.glob("*.toml")}
-    assert files == set(CASES) | {"many_errors.toml"}
+    assert files == set(CASES) | MULTI
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -87,6 +104,44 @@ def test_all_errors_of_a_file_at_once():
     ]
     assert "did you mean 'tanh'" in error.items[2].message
     assert "did you mean 'adam'" in error.items[3].message
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_validate_command_prints_the_one_line_and_exits_2(name, capsys):
+    key_path, parts = CASES[name]
+    code = main(["validate", str(BAD / name)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    [line] = err.strip().splitlines()
+    head = f"nnexplorer: error: {BAD / name}: " + (f"{key_path}: " if key_path else "")
+    assert line.startswith(head), line
+    assert all(part in line for part in parts), line
+
+
+def test_grid_problems_are_reported_with_the_base_problems():
+    error = _one_error(BAD / "base_and_grid_errors.toml")
+    assert [item.path for item in error.items] == [
+        "layers[0].activation",
+        "fit.epochs",
+        "grid.params.hidden.units[1] -> layers[0].units",
+        "grid.params.compile.optimizer[1] -> compile.optimizer",
+    ]
+    assert "got '5' (a string); must be an integer" in error.items[1].message
+    assert "got -4" in error.items[2].message
+    assert "did you mean 'adam'" in error.items[3].message
+
+
+def test_floats_take_toml_integers_and_overrides_are_parsed_as_toml():
+    spec = load_preset("digits", ["compile.learning_rate=1", "fit.epochs=5", "fit.shuffle=false"])
+    assert spec.compile.learning_rate == 1.0 and isinstance(spec.compile.learning_rate, float)
+    assert spec.fit.epochs == 5 and spec.fit.shuffle is False
+    with pytest.raises(SpecError) as info:
+        load_preset("digits", ['fit.epochs="5"', "fit.shuffle=off"])
+    assert [(i.path, i.message) for i in info.value.items] == [
+        ("fit.epochs", "got '5' (a string); must be an integer"),
+        ("fit.shuffle", "got 'off' (a string); must be true or false"),
+    ]
 
 
 def test_huge_file_is_refused(tmp_path):

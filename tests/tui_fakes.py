@@ -188,12 +188,15 @@ def grid_script(
 
 
 class FakeHandle:
-    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed."""
+    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed (a RunControl)."""
 
-    def __init__(self, items: list[Any], run_dir: Path, delay: float = 0.0) -> None:
+    def __init__(
+        self, items: list[Any], run_dir: Path, delay: float = 0.0, mode: str = "train"
+    ) -> None:
         self.items = items
         self.run_dir = run_dir
         self.run_id = run_dir.name
+        self.mode = mode
         self.delay = delay
         self.stopped = threading.Event()
         self.killed = threading.Event()
@@ -226,6 +229,18 @@ class FakeHandle:
             yield item
         self.returncode = 0
 
+    @property
+    def running(self) -> bool:
+        return self.returncode is None
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("the fake run is still playing")
+            time.sleep(0.01)
+        return self.returncode
+
     def stop(self) -> None:
         self.stopped.set()
 
@@ -254,7 +269,8 @@ class FakeRunner:
         if self.fail_start is not None:
             raise self.fail_start
         root = Path(runs_root or os.environ.get("NNEXPLORER_RUNS", "runs"))
-        handle = FakeHandle(self.script(spec, mode), root / f"fake-{len(self.calls)}", self.delay)
+        run_dir = root / f"fake-{len(self.calls)}"
+        handle = FakeHandle(self.script(spec, mode), run_dir, self.delay, mode)
         self.handles.append(handle)
         return handle
 

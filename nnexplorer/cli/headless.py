@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, JsonLines
+from nnexplorer.core.events import Emit, JsonLines, exit_code
 from nnexplorer.core.formatting import status_word
 
 PROG = "nnexplorer"
+# The codes that are not a run's own (a run's status maps through core.events.EXIT_CODE).
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-STATUS_EXIT = {"completed": EXIT_OK, "diverged": 1, "failed": 1, "cancelled": EXIT_INTERRUPTED}
 
 
 # --------------------------------------------------------------------------- messages
@@ -160,7 +160,7 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
         note(f"interrupted; the partial run is in {run_dir}")
     elif as_json:
         note(f"{status_word(status)}: {run_dir}")
-    return STATUS_EXIT.get(status, EXIT_RUN_FAILED)
+    return exit_code(status)
 
 
 def _call_engine(

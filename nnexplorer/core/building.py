@@ -3,7 +3,8 @@
 Every Keras object is first described by a :class:`Recipe` (a class path inside ``keras`` plus
 its arguments, all plain data). :func:`build_model` instantiates recipes; the script exporter
 (:mod:`nnexplorer.core.codegen`) prints the same recipes as code, so the exported script builds
-exactly the model a run trains. Class paths come only from the tables below, never from a preset.
+exactly the model a run trains. Class paths come only from the tables of
+:mod:`nnexplorer.core.vocab`, never from a preset.
 
 Metric keys in the training history equal the metric's name in the preset, with ``val_`` in
 front for the validation split: ``loss``/``val_loss`` always, and ``accuracy``, ``auc``,
@@ -22,62 +23,24 @@ from typing import Any
 
 import numpy as np
 
+from nnexplorer.core import vocab
 from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.heads import Head, resolve_head
 from nnexplorer.core.spec import (
     CompileSpec,
     ConstraintSpec,
     DenseLayer,
+    EarlyStoppingSpec,
     ExperimentSpec,
     InitializerSpec,
     RegularizerSpec,
 )
 
-INITIALIZER_CLASSES = {
-    "random_uniform": "RandomUniform",
-    "random_normal": "RandomNormal",
-    "truncated_normal": "TruncatedNormal",
-    "glorot_uniform": "GlorotUniform",
-    "glorot_normal": "GlorotNormal",
-    "he_normal": "HeNormal",
-    "he_uniform": "HeUniform",
-    "lecun_normal": "LecunNormal",
-    "lecun_uniform": "LecunUniform",
-    "variance_scaling": "VarianceScaling",
-    "orthogonal": "Orthogonal",
-    "zeros": "Zeros",
-    "ones": "Ones",
-    "constant": "Constant",
-}
 _UNSEEDED_INITIALIZERS = {"zeros", "ones", "constant"}
 
-OPTIMIZER_CLASSES = {
-    "sgd": "SGD",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "adamax": "Adamax",
-    "nadam": "Nadam",
-    "ftrl": "Ftrl",
-    "lion": "Lion",
-}
-
-# Metric name -> Keras class; "accuracy" stays a string so Keras picks the binary, categorical or
-# sparse variant from the shapes (the history key is "accuracy" in every case).
-METRIC_CLASSES = {
-    "auc": "AUC",
-    "precision": "Precision",
-    "recall": "Recall",
-    "mae": "MeanAbsoluteError",
-    "mse": "MeanSquaredError",
-    "rmse": "RootMeanSquaredError",
-    "mape": "MeanAbsolutePercentageError",
-    "r2": "R2Score",
-}
-# Metrics that compare y and the prediction element by element: they need one column per output.
-_ELEMENTWISE_METRICS = set(METRIC_CLASSES)
+# Metrics that compare y and the prediction element by element: they need one column per output
+# (every metric without a sparse variant for labels given as class numbers).
+_ELEMENTWISE_METRICS = set(vocab.METRIC_PATHS) - set(vocab.SPARSE_METRIC_PATHS)
 
 # Seed offsets, so that a layer's kernel, bias and dropout draw different random streams.
 _BIAS_SEED_OFFSET = 1000
@@ -96,14 +59,20 @@ class Recipe:
 
     def create(self) -> Any:
         """Instantiate the object (imports keras)."""
-        import keras
-
-        target: Any = keras
-        for part in self.path.split("."):
-            target = getattr(target, part)
+        target = keras_object(self.path)
         args = [_create(a) for a in self.args]
         kwargs = {k: _create(v) for k, v in self.kwargs.items()}
         return target(*args, **kwargs)
+
+
+def keras_object(path: str) -> Any:
+    """``keras.<path>``: the class or function an attribute path names (imports keras)."""
+    import keras
+
+    target: Any = keras
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
 
 
 def _create(value: Any) -> Any:
@@ -126,7 +95,7 @@ def initializer_recipe(spec: InitializerSpec, seed: int | None) -> Recipe:
     kwargs: dict[str, Any] = dict(spec.params())
     if spec.name not in _UNSEEDED_INITIALIZERS and seed is not None:
         kwargs["seed"] = seed
-    return Recipe(f"initializers.{INITIALIZER_CLASSES[spec.name]}", kwargs=kwargs)
+    return Recipe(vocab.INITIALIZER_PATHS[spec.name], kwargs=kwargs)
 
 
 def regularizer_recipe(spec: RegularizerSpec | None) -> Recipe | None:
@@ -224,7 +193,7 @@ def output_recipe(spec: ExperimentSpec, head: Head) -> Recipe:
 def optimizer_recipe(compile_spec: CompileSpec) -> Recipe:
     """The optimizer with its learning rate and the options the preset sets."""
     kwargs = {"learning_rate": compile_spec.learning_rate, **compile_spec.optimizer_options()}
-    return Recipe(f"optimizers.{OPTIMIZER_CLASSES[compile_spec.optimizer]}", kwargs=kwargs)
+    return Recipe(vocab.OPTIMIZER_PATHS[compile_spec.optimizer], kwargs=kwargs)
 
 
 def metric_recipes(head: Head, task: str) -> list[Recipe | str]:
@@ -237,9 +206,9 @@ def metric_recipes(head: Head, task: str) -> list[Recipe | str]:
         elif name == "top_k_accuracy":
             if head.units < 3:
                 raise _metric_error(name, "needs three or more classes", "use accuracy")
-            cls = "TopKCategoricalAccuracy" if head.one_hot else "SparseTopKCategoricalAccuracy"
+            table = vocab.METRIC_PATHS if head.one_hot else vocab.SPARSE_METRIC_PATHS
             k = min(5, head.units - 1)
-            out.append(Recipe(f"metrics.{cls}", kwargs={"k": k, "name": name}))
+            out.append(Recipe(table[name], kwargs={"k": k, "name": name}))
         else:
             if name in _ELEMENTWISE_METRICS and sparse_multiclass:
                 raise _metric_error(
@@ -247,8 +216,25 @@ def metric_recipes(head: Head, task: str) -> list[Recipe | str]:
                     "compares one column per class, but the labels are class numbers",
                     "set compile.loss = 'categorical_crossentropy' (one-hot labels)",
                 )
-            out.append(Recipe(f"metrics.{METRIC_CLASSES[name]}", kwargs={"name": name}))
+            out.append(Recipe(vocab.METRIC_PATHS[name], kwargs={"name": name}))
     return out
+
+
+def early_stopping_recipe(early: EarlyStoppingSpec, *, has_validation: bool) -> Recipe:
+    """Keras' EarlyStopping as the spec sets it.
+
+    Without a validation split a ``val_`` monitor watches the training metric instead (the
+    caller says so to the user when it matters).
+    """
+    monitor = early.monitor if has_validation else early.monitor.removeprefix("val_")
+    kwargs = {
+        "monitor": monitor,
+        "patience": early.patience,
+        "min_delta": early.min_delta,
+        "mode": early.mode,
+        "restore_best_weights": early.restore_best_weights,
+    }
+    return Recipe("callbacks.EarlyStopping", kwargs=kwargs)
 
 
 def _metric_error(name: str, why: str, hint: str) -> SpecError:
@@ -278,6 +264,15 @@ def build_model(spec: ExperimentSpec, dataset_like: Any) -> Any:
         metrics=[_create(m) for m in metric_recipes(head, dataset_like.task)],
     )
     return model
+
+
+def set_learning_rate(model: Any, compile_spec: CompileSpec) -> None:
+    """Give a built model's optimizer the learning rate of ``compile_spec``.
+
+    A grid worker reuses a traced network for candidates that differ only in training settings;
+    the learning rate is the one of those that lives in the compiled model.
+    """
+    model.optimizer.learning_rate = compile_spec.learning_rate
 
 
 def prepare_targets(y: np.ndarray, head: Head, n_classes: int | None = None) -> np.ndarray:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 import time
 from typing import Any
 
-from nnexplorer.core.events import BatchProgress, Emit, EpochEnded
+from nnexplorer.core.events import BatchProgress, Cancel, Emit, EpochEnded, RunStatus
 from nnexplorer.core.spec import ExperimentSpec
 
 
@@ -37,7 +36,7 @@ def _callback_class() -> type:
             *,
             run_id: str = "",
             epochs: int = 0,
-            cancel: threading.Event | None = None,
+            cancel: Cancel | None = None,
             candidate: int | None = None,
             fold: int | None = None,
             interval: float = 0.1,
@@ -122,7 +121,7 @@ def _callback_class() -> type:
             self.model.stop_training = True
 
         @property
-        def status(self) -> str:
+        def status(self) -> RunStatus:
             """``diverged``, ``cancelled`` or ``completed``, judged after the fit."""
             if self.diverged:
                 return "diverged"
@@ -143,7 +142,7 @@ def event_callback(
     *,
     run_id: str = "",
     epochs: int = 0,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     candidate: int | None = None,
     fold: int | None = None,
     interval: float = 0.1,

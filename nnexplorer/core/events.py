@@ -13,10 +13,87 @@ import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, TextIO
+from typing import (
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    TextIO,
+    TypedDict,
+    cast,
+    get_args,
+    runtime_checkable,
+)
 
-RunStatus = str  # "completed" | "diverged" | "cancelled" | "failed"
-STATUSES = ("completed", "diverged", "cancelled", "failed")
+RunStatus = Literal["completed", "diverged", "cancelled", "failed"]
+"""How a run ended."""
+Mode = Literal["train", "grid"]
+"""What a run does: train one network, or search a grid."""
+STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+MODES: tuple[Mode, ...] = get_args(Mode)
+
+EXIT_CODE: dict[RunStatus, int] = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+"""The process exit code of a run by its status (the command line's and the worker's)."""
+
+
+def exit_code(status: str) -> int:
+    """:data:`EXIT_CODE` of ``status``; 1 for anything that is not a known status."""
+    return EXIT_CODE.get(cast(RunStatus, status), 1)
+
+
+@runtime_checkable
+class Cancel(Protocol):
+    """A stop request a run polls: a ``threading.Event``, or a search's stop file."""
+
+    def is_set(self) -> bool:
+        """Whether the run was asked to stop."""
+        ...
+
+
+class RunSummary(TypedDict, total=False):
+    """The content of ``summary.json`` (and of ``run_finished.summary``), field by field.
+
+    Every run writes the common keys; a grid search adds the search keys. A worker that died
+    before writing its own summary gets a short one (status, mode, epochs_completed,
+    test_metrics, wall_seconds, train_seconds (None), device, versions, message).
+    """
+
+    # common
+    status: RunStatus  # how the run ended
+    mode: Mode  # train | grid
+    run_id: str  # the run directory's name
+    name: str  # experiment.name
+    epochs_completed: int  # epochs trained (grid: by the refitted best candidate)
+    test_metrics: dict[str, Any]  # metric -> value on the test split (loss, accuracy, ...)
+    wall_seconds: float  # from start to end, everything included
+    train_seconds: float | None  # time inside fit (grid: the sum over every fit)
+    n_params: int  # weights of the (best) network
+    device: str  # "CPU" or the GPU names
+    versions: dict[str, str]  # python, tensorflow, keras, numpy, scikit-learn, nnexplorer
+    message: str  # why it ended so (a failure's cause, early stopping, ...); may be empty
+    # a training run
+    epochs: int  # fit.epochs
+    stopped_early: bool  # early stopping ended the fit
+    final_metrics: dict[str, Any]  # the metrics of the last finished epoch
+    # a grid search
+    search: str  # grid | random | halving
+    scoring: str  # the scikit-learn scorer that ranks candidates
+    cv: int  # folds
+    n_candidates: int  # candidates evaluated (before halving drops any)
+    n_folds: int  # folds per candidate (= cv)
+    grid_size: int  # candidates of the full grid (random search draws n_candidates of them)
+    fits_done: int  # fold fits finished, this session and reused ones
+    fits_reused: int  # fold fits taken from the journal of a resumed search
+    fits_failed: int  # fold fits that failed or diverged
+    test_score: float | None  # the refitted best candidate's score on the test split
+    search_seconds: float  # time inside the scikit-learn search
+    n_jobs: int  # worker processes
+    threads_per_worker: int  # TensorFlow threads in each worker
+    best_params: dict[str, Any]  # grid key (as the preset writes it) -> value of the best
+    best_score: float | None  # its mean cross-validation score
+    best_std: float  # the standard deviation of its fold scores
+    n_failed_candidates: int  # candidates with a failed fold
+    n_pending_candidates: int  # candidates not (or not fully) evaluated
 
 
 def _now() -> float:
@@ -45,7 +122,7 @@ class RunStarted(Event):
     """A run (``train`` or ``grid``) has begun; ``spec`` is a short summary of the experiment."""
 
     type: ClassVar[str] = "run_started"
-    mode: str = "train"
+    mode: Mode = "train"
     spec: dict[str, Any] = field(default_factory=dict)
     n_params: int = 0
     device: str = "CPU"
@@ -112,8 +189,8 @@ class RunFinished(Event):
     """The run ended; ``summary`` is the content of summary.json."""
 
     type: ClassVar[str] = "run_finished"
-    status: str = "completed"
-    summary: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = "completed"
+    summary: RunSummary = field(default_factory=lambda: RunSummary())
     message: str = ""
 
 
@@ -140,6 +217,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 Emit = Callable[[Event], None]
+"""What a run reports through: called once per event, from any thread of the run."""
 
 
 def from_dict(data: dict[str, Any]) -> Event:

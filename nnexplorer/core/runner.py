@@ -3,7 +3,9 @@
 :func:`start_run` creates the run directory and starts ``python -m nnexplorer.core.worker`` in
 its own process group (so that Ctrl-C in the terminal reaches the app, not the worker). The
 returned :class:`RunHandle` is safe to use from two threads: one iterates :meth:`events`
-(blocking), another calls :meth:`stop` or :meth:`kill`.
+(blocking), another calls :meth:`stop` or :meth:`kill`. Front ends type against
+:class:`RunControl` (what they need of a handle) and :class:`StartRun` (``start_run``'s shape), so
+that a test can hand them a fake.
 """
 
 from __future__ import annotations
@@ -17,13 +19,22 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import nnexplorer
 from nnexplorer.core.errors import RunError
-from nnexplorer.core.events import EpochEnded, Event, RunFinished, RunStarted, from_json
-from nnexplorer.core.runs import (
+from nnexplorer.core.events import (
     MODES,
+    EpochEnded,
+    Event,
+    Mode,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    RunSummary,
+    from_json,
+)
+from nnexplorer.core.runs import (
     PRESET_FILE,
     STDERR_FILE,
     RunRecorder,
@@ -37,10 +48,68 @@ from nnexplorer.core.spec import ExperimentSpec
 STOP_GRACE_SECONDS = 10.0
 
 
-class RunHandle:
-    """A running (or finished) worker process and its run directory."""
+@runtime_checkable
+class RunControl(Protocol):
+    """What a front end needs from a run it started: its folder, its events, stop and kill.
 
-    def __init__(self, process: subprocess.Popen, run_dir: Path, mode: str):
+    :meth:`events` blocks and is iterated by one thread; the others may be called from any
+    thread at any time, also after the run ended (then they do nothing).
+    """
+
+    @property
+    def run_dir(self) -> Path:
+        """The run directory."""
+        ...
+
+    @property
+    def run_id(self) -> str:
+        """The run directory's name."""
+        ...
+
+    @property
+    def mode(self) -> Mode:
+        """``train`` or ``grid``."""
+        ...
+
+    @property
+    def running(self) -> bool:
+        """True while the run goes on."""
+        ...
+
+    def events(self) -> Iterator[Event]:
+        """Every event of the run, ending with one ``run_finished``."""
+        ...
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch (recorded as cancelled)."""
+        ...
+
+    def kill(self) -> None:
+        """End the run at once (recorded as failed)."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the run to end; its exit code."""
+        ...
+
+
+class StartRun(Protocol):
+    """The shape of :func:`start_run`, which a front end may be given a stand-in for."""
+
+    def __call__(
+        self,
+        spec: ExperimentSpec,
+        *,
+        mode: Mode = ...,
+        runs_root: str | Path | None = ...,
+        resume: str | Path | None = ...,
+    ) -> RunControl: ...
+
+
+class RunHandle:
+    """A running (or finished) worker process and its run directory (a :class:`RunControl`)."""
+
+    def __init__(self, process: subprocess.Popen[str], run_dir: Path, mode: Mode):
         self.process = process
         self.run_dir = run_dir
         self.run_id = run_dir.name
@@ -99,10 +168,10 @@ class RunHandle:
                 cause += f" (killed by {signal.Signals(-code).name})"
         tail = stderr_tail(self.run_dir)
         message = f"{cause}: {tail}" if tail else cause
-        status = "cancelled" if self._stop_requested and not self._killed else "failed"
+        status: RunStatus = "cancelled" if self._stop_requested and not self._killed else "failed"
         started = next((e for e in seen if isinstance(e, RunStarted)), None)
         epochs = sum(1 for e in seen if isinstance(e, EpochEnded) and e.candidate is None)
-        summary: dict[str, Any] = {
+        summary: RunSummary = {
             "status": status,
             "mode": self.mode,
             "epochs_completed": epochs,
@@ -181,7 +250,7 @@ def _worker_env() -> dict[str, str]:
 def start_run(
     spec: ExperimentSpec,
     *,
-    mode: str = "train",
+    mode: Mode = "train",
     runs_root: str | Path | None = None,
     resume: str | Path | None = None,
 ) -> RunHandle:

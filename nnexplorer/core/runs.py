@@ -21,10 +21,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nnexplorer.core.errors import RunError, SpecError
-from nnexplorer.core.events import EpochEnded, Event, RunFinished, from_json, json_safe
+from nnexplorer.core.events import (
+    MODES,
+    EpochEnded,
+    Event,
+    Mode,
+    RunFinished,
+    RunSummary,
+    from_json,
+    json_safe,
+)
 from nnexplorer.core.spec import ExperimentSpec, spec_from_toml, spec_to_toml, validate_spec
 
 EVENTS_FILE = "events.jsonl"
@@ -34,7 +43,6 @@ PRESET_FILE = "preset.toml"
 META_FILE = "run.json"
 MODEL_FILE = "model.keras"
 STDERR_FILE = "stderr.log"
-MODES = ("train", "grid")
 _NAME_RE = re.compile(r"^(\d{8}-\d{6})-([a-z0-9-]*)-([0-9a-f]{4})$")
 _GRID_KEYS = ("candidate", "fold")
 
@@ -68,7 +76,7 @@ def _absolute_sources(spec: ExperimentSpec) -> ExperimentSpec:
     return validate_spec(data) if changed else spec
 
 
-def create_run_dir(root: str | Path, spec: ExperimentSpec, mode: str = "train") -> Path:
+def create_run_dir(root: str | Path, spec: ExperimentSpec, mode: Mode = "train") -> Path:
     """Create a new, never reused run directory under ``root`` and write its preset.toml."""
     if mode not in MODES:
         raise RunError(f"unknown run mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -239,13 +247,19 @@ def read_events(path: str | Path) -> list[Event]:
     return events
 
 
-def read_summary(run_dir: str | Path) -> dict[str, Any] | None:
+def read_summary(run_dir: str | Path) -> RunSummary | None:
     """summary.json of a run, or None when the run has not finished."""
     try:
         data = json.loads((Path(run_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return cast(RunSummary, data) if isinstance(data, dict) else None
+
+
+def _mode(summary: RunSummary | None, meta: dict[str, Any]) -> Mode:
+    """The run's mode as recorded (summary first, then run.json); ``train`` when unknown."""
+    recorded = (summary or {}).get("mode") or meta.get("mode")
+    return "grid" if recorded == "grid" else "train"
 
 
 @dataclass(frozen=True)
@@ -255,10 +269,10 @@ class RunInfo:
     run_dir: Path
     run_id: str
     name: str
-    mode: str
-    status: str  # completed | diverged | cancelled | failed | unfinished
+    mode: Mode
+    status: str  # a RunStatus, or "unfinished" while there is no summary
     started: datetime | None
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
 
 
 @dataclass(frozen=True)
@@ -269,8 +283,8 @@ class RunRecord:
     spec: ExperimentSpec
     events: list[Event] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] | None = None
-    mode: str = "train"
+    summary: RunSummary | None = None
+    mode: Mode = "train"
 
 
 def _read_meta(run_dir: Path) -> dict[str, Any]:
@@ -313,7 +327,7 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
             continue
         meta = _read_meta(run_dir)
         summary = read_summary(run_dir)
-        mode = str((summary or {}).get("mode") or meta.get("mode") or "train")
+        mode = _mode(summary, meta)
         status = str((summary or {}).get("status") or "unfinished")
         infos.append(
             RunInfo(
@@ -350,7 +364,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
         events=read_events(run_dir / EVENTS_FILE),
         history=read_history(run_dir / HISTORY_FILE),
         summary=summary,
-        mode=str((summary or {}).get("mode") or meta.get("mode") or "train"),
+        mode=_mode(summary, meta),
     )
 
 

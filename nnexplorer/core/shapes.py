@@ -61,6 +61,8 @@ def dataset_shape(data: str | Mapping[str, Any] | DataSpec) -> tuple[int, int, s
         table = dict(data)
     source = str(table.get("source", DataSpec().source))
     kind, _, name = source.partition(":")
+    n_features: int | None
+    n_classes: int | None
     if source in KNOWN_SHAPES:
         n_features, n_classes = KNOWN_SHAPES[source]
     elif kind == "synthetic" and name in ("blobs", "classification", "regression"):

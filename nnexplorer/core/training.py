@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -20,7 +19,17 @@ from typing import Any
 
 from nnexplorer.core.callbacks import divergence_message, event_callback
 from nnexplorer.core.errors import describe_error
-from nnexplorer.core.events import Emit, LogEvent, RunFinished, RunStarted, tee
+from nnexplorer.core.events import (
+    Cancel,
+    Emit,
+    LogEvent,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    RunSummary,
+    exit_code,
+    tee,
+)
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.spec import ExperimentSpec
@@ -32,15 +41,15 @@ THREADS_ENV = "NNEXPLORER_THREADS"
 class RunResult:
     """How a run ended: ``status`` (completed, diverged, cancelled, failed) and its summary."""
 
-    status: str
-    summary: dict[str, Any]
+    status: RunStatus
+    summary: RunSummary
     run_dir: Path
     message: str = ""
 
     @property
     def exit_code(self) -> int:
-        """0 completed, 1 failed or diverged, 130 cancelled (the command line's codes)."""
-        return {"completed": 0, "cancelled": 130}.get(self.status, 1)
+        """0 completed, 1 failed or diverged, 130 cancelled (:data:`~.events.EXIT_CODE`)."""
+        return exit_code(self.status)
 
 
 @dataclass
@@ -62,7 +71,7 @@ class _State:
     callback: Any = None
     early_stopping: Any = None
 
-    def summary(self, status: str, message: str) -> dict[str, Any]:
+    def summary(self, status: RunStatus, message: str) -> RunSummary:
         return {
             "status": status,
             "mode": "train",
@@ -91,7 +100,7 @@ def train(
     spec: ExperimentSpec,
     run_dir: str | Path,
     emit: Emit | None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> RunResult:
     """Run ``spec`` to the end and record it in ``run_dir``; never raises.
 
@@ -107,6 +116,7 @@ def train(
     recorder = RunRecorder(run_dir)
     out = tee(recorder, emit)
     state = _State(spec, run_dir)
+    status: RunStatus
     try:
         status, message = _run(spec, run_dir, out, cancel, state)
     except KeyboardInterrupt:
@@ -124,7 +134,7 @@ def train(
     return RunResult(status, summary, run_dir, message)
 
 
-def _stopped(cancel: threading.Event | None) -> bool:
+def _stopped(cancel: Cancel | None) -> bool:
     return cancel is not None and cancel.is_set()
 
 
@@ -137,9 +147,9 @@ def _run(
     spec: ExperimentSpec,
     run_dir: Path,
     out: Emit,
-    cancel: threading.Event | None,
+    cancel: Cancel | None,
     state: _State,
-) -> tuple[str, str]:
+) -> tuple[RunStatus, str]:
     run_id = run_dir.name
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     from nnexplorer import __version__
@@ -211,7 +221,7 @@ def _callbacks(
     spec: ExperimentSpec,
     out: Emit,
     run_id: str,
-    cancel: threading.Event | None,
+    cancel: Cancel | None,
     state: _State,
     *,
     has_validation: bool,
@@ -221,11 +231,11 @@ def _callbacks(
     found: list[Any] = [state.callback]
     early = spec.fit.early_stopping
     if early is not None:
-        import keras
+        from nnexplorer.core.building import early_stopping_recipe
 
-        monitor = early.monitor
-        if monitor.startswith("val_") and not has_validation:
-            monitor = monitor[4:]
+        recipe = early_stopping_recipe(early, has_validation=has_validation)
+        monitor = recipe.kwargs["monitor"]
+        if monitor != early.monitor:
             out(
                 LogEvent(
                     run_id=run_id,
@@ -236,13 +246,7 @@ def _callbacks(
                     ),
                 )
             )
-        state.early_stopping = keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=early.patience,
-            min_delta=early.min_delta,
-            mode=early.mode,
-            restore_best_weights=early.restore_best_weights,
-        )
+        state.early_stopping = recipe.create()
         found.append(state.early_stopping)
     return found
 
@@ -254,7 +258,7 @@ def _after_fit(
     out: Emit,
     run_id: str,
     state: _State,
-) -> tuple[str, str]:
+) -> tuple[RunStatus, str]:
     callback = state.callback
     if callback.status == "diverged":
         loss = callback.last_metrics.get("loss", "NaN")

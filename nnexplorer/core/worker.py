@@ -20,9 +20,15 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from nnexplorer.core.events import JsonLines, RunFinished
-
-EXIT_CODES = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+from nnexplorer.core.events import (
+    EXIT_CODE,
+    Emit,
+    JsonLines,
+    Mode,
+    RunFinished,
+    RunSummary,
+    exit_code,
+)
 
 
 def _event_stream() -> TextIO:
@@ -58,13 +64,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _failed(run_dir: Path, emit: Any, message: str, mode: str) -> int:
+def _failed(run_dir: Path, emit: Emit, message: str, mode: Mode) -> int:
     from nnexplorer.core.runs import RunRecorder
 
-    summary = {"status": "failed", "mode": mode, "epochs_completed": 0, "test_metrics": {}}
+    summary: RunSummary = {
+        "status": "failed",
+        "mode": mode,
+        "epochs_completed": 0,
+        "test_metrics": {},
+    }
     event = RunFinished(run_id=run_dir.name, status="failed", summary=summary, message=message)
     recorder = RunRecorder(run_dir)
-    for sink in (recorder, emit):
+    sinks: list[Emit] = [recorder, emit]
+    for sink in sinks:
         try:
             sink(event)
         except Exception as exc:
@@ -81,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     cancel = threading.Event()
     install_signal_handlers(cancel)
     run_dir: Path = args.run_dir
-    mode = "grid" if args.grid else "train"
+    mode: Mode = "grid" if args.grid else "train"
     print(f"worker: pid {os.getpid()} {mode} run {run_dir} at {time.ctime()}", file=sys.stderr)
     if args.resume and not args.grid:
         print("worker: --resume applies to grid searches only (add --grid)", file=sys.stderr)
@@ -101,16 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.grid:
             from nnexplorer.core.search import grid_search
 
-            result = grid_search(spec, run_dir, emit, cancel=cancel, resume=args.resume)
+            status = grid_search(spec, run_dir, emit, cancel=cancel, resume=args.resume).status
         else:
             from nnexplorer.core.training import train
 
-            result = train(spec, run_dir, emit, cancel=cancel)
+            status = train(spec, run_dir, emit, cancel=cancel).status
     except KeyboardInterrupt:
-        return EXIT_CODES["cancelled"]
+        return EXIT_CODE["cancelled"]
     except Exception as exc:  # train never raises; this guards the import of the search
         return _failed(run_dir, emit, f"{type(exc).__name__}: {exc}", mode)
-    return EXIT_CODES.get(str(result.status), 1)
+    return exit_code(status)
 
 
 if __name__ == "__main__":

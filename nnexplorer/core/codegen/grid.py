@@ -13,21 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nnexplorer.core import vocab
-from nnexplorer.core.building import (
-    INITIALIZER_CLASSES,
-    OPTIMIZER_CLASSES,
-    Recipe,
-    model_name,
-)
+from nnexplorer.core.building import Recipe, model_name, output_recipe
 from nnexplorer.core.codegen.data import DataCode
 from nnexplorer.core.codegen.text import Call, Code, function, layer_statement, layout, literal
 from nnexplorer.core.codegen.train import early_stopping_item, script_recipes
 from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.heads import Head
 from nnexplorer.core.spec import DenseLayer, ExperimentSpec, InitializerSpec
-from nnexplorer.core.spec.paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key, scikeras_param
 
-_FIT_KEYS = {"fit.batch_size": "batch_size", "fit.epochs": "epochs", "fit.shuffle": "shuffle"}
 _SCALER_VALUES = {
     "standard": "StandardScaler()",
     "minmax": "MinMaxScaler()",
@@ -76,7 +70,8 @@ def _initializer_value(value: Any) -> Any:
     spec = InitializerSpec.model_validate({"name": value} if isinstance(value, str) else value)
     if not spec.params():
         return spec.name
-    return {"class_name": INITIALIZER_CLASSES[spec.name], "config": spec.params()}
+    class_name = vocab.INITIALIZER_PATHS[spec.name].rpartition(".")[2]
+    return {"class_name": class_name, "config": spec.params()}
 
 
 def _patch(plan: _Plan, index: int, fields: list[str], var: Code, key: str) -> None:
@@ -98,7 +93,7 @@ def _patch(plan: _Plan, index: int, fields: list[str], var: Code, key: str) -> N
         factors = dict(current.kwargs) if current is not None else {}
         factors = {"l1": factors.get("l1", 0.0), "l2": factors.get("l2", 0.0), fields[1]: var}
         kwargs[head] = Recipe("regularizers.L1L2", kwargs=factors)
-    elif dense and fields == ["kernel_constraint", "max_norm"]:
+    elif isinstance(layer, DenseLayer) and fields == ["kernel_constraint", "max_norm"]:
         axis = layer.kernel_constraint.axis if layer.kernel_constraint else 0
         kwargs[head] = Recipe("constraints.MaxNorm", kwargs={"max_value": var, "axis": axis})
     else:
@@ -120,16 +115,11 @@ def plan_grid(spec: ExperimentSpec, head: Head) -> _Plan:
     for key, values in params.items():
         path = canonical_key(key)
         parts = path.split(".")
+        native = scikeras_param(path)
         if path == "compile.optimizer":
             plan.optimizers = values
-        elif (
-            parts[0] == "compile"
-            and parts[1:]
-            and (parts[1] == "learning_rate" or parts[1] in _all_options())
-        ):
-            plan.net_params[f"optimizer__{parts[1]}"] = values
-        elif path in _FIT_KEYS:
-            plan.net_params[_FIT_KEYS[path]] = values
+        elif native is not None and path != "compile.loss":  # the loss follows the task
+            plan.net_params[native] = values
         elif path == "data.standardize":
             plan.scalers = values
         elif path == "hidden.count":
@@ -137,11 +127,6 @@ def plan_grid(spec: ExperimentSpec, head: Head) -> _Plan:
         else:
             _plan_layers(plan, key, parts, values)
     return plan
-
-
-def _all_options() -> set[str]:
-    options = {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts}
-    return options | set(vocab.COMMON_OPTIMIZER_OPTIONS)
 
 
 def _plan_layers(plan: _Plan, key: str, parts: list[str], values: list[Any]) -> None:
@@ -188,8 +173,6 @@ def _blocks(plan: _Plan) -> list[tuple[int, list[Recipe]]]:
 
 
 def _candidate_function(spec: ExperimentSpec, plan: _Plan, head: Head) -> str:
-    from nnexplorer.core.building import output_recipe
-
     names = ([plan.count[0]] if plan.count else []) + list(plan.model_args)
     body = [
         f"    model = keras.Sequential(name={literal(model_name(spec))})",
@@ -209,7 +192,7 @@ def _candidate_function(spec: ExperimentSpec, plan: _Plan, head: Head) -> str:
 
 
 def _optimizer_ref(name: str) -> Code:
-    return Code(f"keras.optimizers.{OPTIMIZER_CLASSES[name]}")
+    return Code(f"keras.{vocab.OPTIMIZER_PATHS[name]}")
 
 
 def _param_grid(spec: ExperimentSpec, plan: _Plan) -> tuple[Any, dict[str, Any]]:
@@ -233,7 +216,7 @@ def _param_grid(spec: ExperimentSpec, plan: _Plan) -> tuple[Any, dict[str, Any]]
     grids = []
     for name in plan.optimizers:
         own = set(vocab.OPTIMIZER_OPTIONS[name]) | common
-        one = {"net__optimizer": [_optimizer_ref(name)]}
+        one: dict[str, list[Any]] = {"net__optimizer": [_optimizer_ref(name)]}
         for key, value in fixed.items():
             option = key.removeprefix("optimizer__")
             if option in own and key not in outer and f"net__{key}" not in grid:

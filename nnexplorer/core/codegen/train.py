@@ -14,6 +14,7 @@ from typing import Any
 
 from nnexplorer.core.building import (
     Recipe,
+    early_stopping_recipe,
     layer_recipes,
     metric_recipes,
     model_name,
@@ -83,17 +84,7 @@ def early_stopping_item(spec: ExperimentSpec, has_validation: bool) -> Any | Non
     early = spec.fit.early_stopping
     if early is None:
         return None
-    monitor = early.monitor
-    if monitor.startswith("val_") and not has_validation:
-        monitor = monitor[4:]  # no validation split: a run watches the training metric
-    kwargs = {
-        "monitor": monitor,
-        "patience": early.patience,
-        "min_delta": early.min_delta,
-        "mode": early.mode,
-        "restore_best_weights": early.restore_best_weights,
-    }
-    return item(Recipe("callbacks.EarlyStopping", kwargs=kwargs))
+    return item(early_stopping_recipe(early, has_validation=has_validation))
 
 
 def one_hot_lines(head: Head, n_classes: int, names: list[str]) -> list[str]:

@@ -21,8 +21,8 @@ from nnexplorer.core.datasets._files import (
 from nnexplorer.core.errors import DataError, ErrorItem
 from nnexplorer.core.spec import DataSpec
 
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal")
-FASHION_MNIST_CLASSES += ("Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat")
+FASHION_MNIST_CLASSES += ("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 FASHION_MNIST_FILES = tuple(
     f"{part}-{kind}-ubyte.gz"
     for part in ("train", "t10k")

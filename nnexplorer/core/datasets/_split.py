@@ -68,13 +68,13 @@ def standardized(dataset: Dataset, method: str) -> Dataset:
         return dataclasses.replace(dataset, meta={**dataset.meta, "scaling": "none"})
     scaler.fit(dataset.x_train)
 
-    def apply(x: np.ndarray | None) -> np.ndarray | None:
-        return None if x is None else scaler.transform(x).astype(np.float32, copy=False)
+    def apply(x: np.ndarray) -> np.ndarray:
+        return scaler.transform(x).astype(np.float32, copy=False)
 
     return dataclasses.replace(
         dataset,
         x_train=apply(dataset.x_train),
-        x_val=apply(dataset.x_val),
+        x_val=None if dataset.x_val is None else apply(dataset.x_val),
         x_test=apply(dataset.x_test),
         meta={**dataset.meta, "scaling": method},
     )
@@ -120,6 +120,7 @@ def load_dataset(data: DataSpec, seed: int | None) -> Dataset:
             if x_test is not None:
                 keep = max(2, round(data.max_samples * len(x) / n_total))
                 n_test = max(1, data.max_samples - keep)
+                assert y_test is not None  # a source's test split has both parts
                 if n_test < len(x_test):
                     (_, x_test, _, y_test), ok = _split(
                         x_test, y_test, n_test / len(x_test), seed, strat
@@ -141,6 +142,7 @@ def load_dataset(data: DataSpec, seed: int | None) -> Dataset:
             f"validation_split={data.validation_split}: {exc}",
             where,
         ) from None
+    assert x_test is not None and y_test is not None
     n_features = x.shape[1]
     feature_names = raw.feature_names
     if feature_names is None or len(feature_names) != n_features:

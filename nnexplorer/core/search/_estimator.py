@@ -160,7 +160,7 @@ def _model_for(config: SearchConfig, spec: ExperimentSpec, like: Any, reuse: boo
         model = _MODEL["model"]
         for variable, value in zip(_MODEL["variables"], _MODEL["state"], strict=True):
             variable.assign(value)
-        model.optimizer.learning_rate = spec.compile.learning_rate
+        building.set_learning_rate(model, spec.compile)
         building.set_seeds(spec.experiment.seed)
         return model
     _MODEL.clear()
@@ -186,7 +186,7 @@ def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
         reuse = config.reuse
     else:
         config = parse_config(params[CONFIG_PARAM])
-        values = {key: params.get(name) for name, key in config.keys.items()}
+        values = {path: params.get(name) for name, path in config.keys.items()}
         spec, reuse = candidate_spec(config, values), False
     task = "classification" if "n_classes_" in meta else "regression"
     like = SimpleNamespace(
@@ -254,10 +254,15 @@ def _classes() -> dict[str, type]:
     from scikeras.utils.transformers import ClassifierLabelEncoder
     from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
 
-    class _SpecNet:
-        """What both estimators add to scikeras: the fit around the spec, eager prediction."""
+    class _SpecNet(BaseWrapper):
+        """What both estimators add to scikeras: the fit around the spec, eager prediction.
+
+        A mixin placed before KerasClassifier / KerasRegressor (both BaseWrappers), so that
+        ``super()`` reaches scikeras' own methods.
+        """
 
         _routing_prefixes = {*BaseWrapper._routing_prefixes, "nnx"}
+        _fit_callbacks: list[Any]  # set by scikeras' _initialize_callbacks
 
         def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
             def parent(x: Any, y_: Any, **kw: Any) -> Any:

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,8 @@ class SearchConfig:
     """What every fit of one search session shares (travels as one JSON string)."""
 
     spec: dict[str, Any]
-    keys: dict[str, str]  # estimator parameter -> grid key
-    candidates: list[str]  # candidate ids in order
+    keys: dict[str, str]  # estimator parameter -> spec path
+    candidates: list[str]  # candidate ids (values by spec path) in order
     run_dir: str
     session: str
     n_folds: int
@@ -61,6 +61,7 @@ class SearchConfig:
     reuse: bool = True
     steps_per_execution: int = 1
     batch_interval: float = 0.25
+    labels: dict[str, str] = field(default_factory=dict)  # spec path -> grid key as written
 
     def to_json(self) -> str:
         """The config as the estimator parameter carries it."""
@@ -120,13 +121,14 @@ class FitContext:
         self, config: SearchConfig, values: dict[str, Any], fold: int | None, n: int, epochs: int
     ):
         self.config = config
-        self.values = values
+        self.values = values  # by spec path
+        self.params = {config.labels.get(p, p): v for p, v in values.items()}  # as written
         self.fold = fold
         self.n_train = n
         self.epochs = epochs
         ident = candidate_id(values)
         self.candidate = config.candidates.index(ident) if ident in config.candidates else -1
-        self.key = fit_key(values, fold, n, epochs)
+        self.key = fit_key(self.params, fold, n, epochs)
         journal = _journal(str(Path(config.run_dir) / JOURNAL_FILE), config.session)
         self.cached = journal.get(self.key) if fold is not None else None
         self.spec: ExperimentSpec | None = None
@@ -140,7 +142,7 @@ class FitContext:
     def of(cls, estimator: Any, x: Any, test_fold: Any) -> FitContext:
         """The context of a fit of ``estimator`` on ``x``."""
         config = parse_config(getattr(estimator, CONFIG_PARAM))
-        values = {key: getattr(estimator, name, None) for name, key in config.keys.items()}
+        values = {path: getattr(estimator, name, None) for name, path in config.keys.items()}
         epochs = int(getattr(estimator, "epochs", 0) or 0)
         return cls(config, values, fold_of(test_fold, config.n_folds), len(x), epochs)
 
@@ -164,7 +166,7 @@ class FitContext:
             "key": self.key,
             "candidate": self.candidate,
             "fold": self.fold,
-            "params": self.values,
+            "params": self.params,
             "pid": os.getpid(),
             "time": time.time(),
         }
@@ -187,17 +189,10 @@ class FitContext:
         found = [self.callback]
         early = self.spec.fit.early_stopping if self.spec is not None else None
         if early is not None:
-            import keras
+            from nnexplorer.core.building import early_stopping_recipe
 
-            found.append(
-                keras.callbacks.EarlyStopping(
-                    monitor=early.monitor.removeprefix("val_"),  # no validation split in a fold
-                    patience=early.patience,
-                    min_delta=early.min_delta,
-                    mode=early.mode,
-                    restore_best_weights=early.restore_best_weights,
-                )
-            )
+            # a fold has no validation split: a val_ monitor watches the training metric
+            found.append(early_stopping_recipe(early, has_validation=False).create())
         return found
 
     def trained(self) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from nnexplorer.core.events import (
     EVENT_TYPES,
+    Cancel,
     CandidateFinished,
     CandidateStarted,
     Emit,
@@ -86,7 +87,10 @@ class FitLog:
 
 
 class StopFlag:
-    """``is_set()`` is true once the stop file exists (checked at most every ``interval`` s)."""
+    """A :class:`~nnexplorer.core.events.Cancel` that is set once the stop file exists.
+
+    The file is looked for at most every ``interval`` seconds, so a fit can poll it per batch.
+    """
 
     def __init__(self, fits_dir: str | Path, interval: float = 0.05):
         self.path = Path(fits_dir) / STOP_FILE
@@ -195,7 +199,7 @@ class FitTailer:
         run_id: str,
         n_candidates: int,
         n_folds: int,
-        cancel: Any = None,
+        cancel: Cancel | None = None,
         interval: float = 0.1,
         known: set[str] | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,

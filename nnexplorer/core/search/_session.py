@@ -25,7 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.errors import describe_error
-from nnexplorer.core.events import Emit, Event, LogEvent, RunFinished, RunStarted, tee
+from nnexplorer.core.events import (
+    Cancel,
+    Emit,
+    Event,
+    LogEvent,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    RunSummary,
+    exit_code,
+    tee,
+)
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.search._fit import FitCancelled
 from nnexplorer.core.search._journal import FitTailer, prepare_fits, request_stop, stop_requested
@@ -38,8 +49,8 @@ from nnexplorer.core.spec import ExperimentSpec, GridSpec
 class SearchResult:
     """How a search ended, with its summary (the content of summary.json)."""
 
-    status: str  # completed | cancelled | failed
-    summary: dict[str, Any]
+    status: RunStatus  # completed | cancelled | failed
+    summary: RunSummary
     run_dir: Path
     message: str = ""
     best_params: dict[str, Any] = field(default_factory=dict)
@@ -47,8 +58,8 @@ class SearchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 completed, 1 failed, 130 cancelled (the command line's codes)."""
-        return {"completed": 0, "cancelled": 130}.get(self.status, 1)
+        """0 completed, 1 failed, 130 cancelled (:data:`~nnexplorer.core.events.EXIT_CODE`)."""
+        return exit_code(self.status)
 
 
 def _serialised(emit: Emit) -> Emit:
@@ -65,7 +76,7 @@ def grid_search(
     spec: ExperimentSpec,
     run_dir: str | Path,
     emit: Emit | None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     resume: bool = False,
     *,
     n_jobs: int | None = None,
@@ -98,6 +109,7 @@ def grid_search(
         "group": group_fits,
     }
     tailer: FitTailer | None = None
+    status: RunStatus
     try:
         tailer = _start(state, out, cancel, resume)
         status, message = _search(state, out, cancel, tailer)
@@ -129,9 +141,7 @@ def grid_search(
     )
 
 
-def _start(
-    state: SearchState, out: Emit, cancel: threading.Event | None, resume: bool
-) -> FitTailer:
+def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -> FitTailer:
     """Load the data, lay out the search, announce it; the running tailer."""
     run_id = state.run_dir.name
     spec = state.spec
@@ -139,7 +149,8 @@ def _start(
     state.records = dict(state.prior)
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     state.prepare()
-    data = state.data
+    data, space = state.data, state.space
+    assert space is not None  # prepare() lays it out
     out(
         LogEvent(
             run_id=run_id,
@@ -157,7 +168,7 @@ def _start(
             device=state.device,
             versions=state.versions,
             run_dir=str(state.run_dir),
-            n_candidates=state.space.n_candidates,
+            n_candidates=space.n_candidates,
             n_folds=state.grid.cv,
         )
     )
@@ -166,7 +177,7 @@ def _start(
         LogEvent(
             run_id=run_id,
             message=(
-                f"{state.search_name}: {state.space.n_candidates} candidates x {state.grid.cv} "
+                f"{state.search_name}: {space.n_candidates} candidates x {state.grid.cv} "
                 f"folds, scoring {state.scoring}, {w.n_jobs} process(es) "
                 f"({w.reason}), {w.threads} TensorFlow thread(s) each"
             ),
@@ -185,7 +196,7 @@ def _start(
         state.run_dir,
         out,
         run_id=run_id,
-        n_candidates=state.space.n_candidates,
+        n_candidates=space.n_candidates,
         n_folds=state.grid.cv,
         cancel=cancel,
         known=set(state.prior),
@@ -194,8 +205,8 @@ def _start(
 
 
 def _search(
-    state: SearchState, out: Emit, cancel: threading.Event | None, tailer: FitTailer
-) -> tuple[str, str]:
+    state: SearchState, out: Emit, cancel: Cancel | None, tailer: FitTailer
+) -> tuple[RunStatus, str]:
     if cancel is not None and cancel.is_set():
         return "cancelled", "stopped before the search started"
     started = time.perf_counter()
@@ -215,7 +226,7 @@ def _cancelled_message(state: SearchState) -> str:
     )
 
 
-def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[str, str]:
+def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[RunStatus, str]:
     """Test the refitted best candidate and save it; a failure here fails the run."""
     run_id = state.run_dir.name
     try:
@@ -230,16 +241,18 @@ def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[str, str]
     return "completed", message
 
 
-def _records(state: SearchState, status: str, message: str) -> dict[str, Any]:
+def _records(state: SearchState, status: RunStatus, message: str) -> RunSummary:
     """Write grid.csv; the summary dict."""
     space = state.space
-    rows = candidate_rows(space.candidates, state.records, state.grid.cv) if space else []
+    rows: list[dict[str, Any]] = []
     if space is not None:
+        labelled = [space.label(c) for c in space.candidates]
+        rows = candidate_rows(labelled, state.records, state.grid.cv)
         write_grid_csv(state.run_dir, space.keys, rows)
     best = best_row(rows)
     summary = state.summary(status, message)
-    if status == "completed" and state.best_params is not None:
-        summary["best_params"] = state.best_params
+    if status == "completed" and state.best_params is not None and space is not None:
+        summary["best_params"] = space.label(state.best_params)
         summary["best_score"] = state.best_score
     elif best is not None:
         summary["best_params"] = best["params"]

@@ -1,10 +1,12 @@
 """What a grid search tries: grid keys as estimator parameters, the candidates, cv and scoring.
 
-Every grid key (a spec path, a shorthand such as ``hidden.activation`` or a scikeras routing
-name) becomes one parameter of the scikeras estimator. Where scikeras has the parameter it keeps
-its scikeras name (``batch_size``, ``epochs``, ``optimizer``, ``loss``,
-``optimizer__learning_rate`` and the other ``optimizer__<option>``); every other key becomes
-``nnx__<spec path>``, a routed parameter that only the model builder reads. Each candidate's
+Inside the engine a grid key is its canonical spec path (``learning_rate`` and
+``optimizer__learning_rate`` are ``compile.learning_rate``). It gets other names only where
+others read it: each path becomes one parameter of the scikeras estimator, which keeps its
+scikeras name where scikeras has the parameter (``batch_size``, ``epochs``, ``optimizer``,
+``loss``, ``optimizer__learning_rate`` and the other ``optimizer__<option>``) and is otherwise
+``nnx__<spec path>``, a routed parameter that only the model builder reads; and records, events
+and grid.csv show each key as the preset writes it (:meth:`SearchSpace.label`). Each candidate's
 network is then the spec with that candidate's values applied (:meth:`ExperimentSpec.with_params`).
 
 Candidates are ordered so that those sharing a network (differing only in learning rate, epochs
@@ -21,23 +23,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnexplorer.core import vocab
 from nnexplorer.core.spec import ExperimentSpec
-from nnexplorer.core.spec.paths import canonical_key
+from nnexplorer.core.spec.paths import canonical_key, scikeras_param
 
 STEP = "net"  # the estimator's name inside the Pipeline
 NNX_PREFIX = "nnx__"
-NATIVE_PARAMS = {
-    "fit.batch_size": "batch_size",
-    "fit.epochs": "epochs",
-    "fit.shuffle": "shuffle",
-    "compile.optimizer": "optimizer",
-    "compile.loss": "loss",
-    "compile.learning_rate": "optimizer__learning_rate",
-}
-_OPTIMIZER_OPTIONS = {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts} | set(
-    vocab.COMMON_OPTIMIZER_OPTIONS
-)
 # Values that change how a network is trained but not the network a worker builds and traces.
 REUSABLE_PATHS = ("compile.learning_rate", "fit.batch_size", "fit.epochs", "fit.shuffle")
 
@@ -45,12 +35,7 @@ REUSABLE_PATHS = ("compile.learning_rate", "fit.batch_size", "fit.epochs", "fit.
 def estimator_param(key: str) -> str:
     """The estimator parameter a grid key sets (``layers.0.units`` -> ``nnx__layers.0.units``)."""
     path = canonical_key(key)
-    if path in NATIVE_PARAMS:
-        return NATIVE_PARAMS[path]
-    head, _, option = path.partition(".")
-    if head == "compile" and option in _OPTIMIZER_OPTIONS:
-        return f"optimizer__{option}"
-    return NNX_PREFIX + path
+    return scikeras_param(path) or NNX_PREFIX + path
 
 
 def candidate_id(params: dict[str, Any]) -> str:
@@ -62,10 +47,11 @@ def candidate_id(params: dict[str, Any]) -> str:
 class SearchSpace:
     """The grid as the search object sees it, and the candidates it will evaluate, in order."""
 
-    keys: tuple[str, ...]  # grid keys as written in the preset
-    names: dict[str, str]  # grid key -> estimator parameter
+    keys: tuple[str, ...]  # grid keys as written in the preset (what a person reads)
+    labels: dict[str, str]  # spec path -> grid key as written
+    names: dict[str, str]  # spec path -> estimator parameter (what scikeras reads)
     param_grid: list[dict[str, list[Any]]]  # Pipeline parameter names (net__...)
-    candidates: list[dict[str, Any]]  # grid key -> value, in evaluation order
+    candidates: list[dict[str, Any]]  # spec path -> value, in evaluation order
     kind: str = "grid"
     n_iter: int = 0
     grid_size: int = 0
@@ -76,36 +62,39 @@ class SearchSpace:
         """How many candidates the search evaluates (before halving drops any)."""
         return len(self.candidates)
 
-    def candidate_of(self, params: dict[str, Any]) -> int:
-        """The index of the candidate with these grid values (-1 when unknown)."""
-        return self.index.get(candidate_id(params), -1)
+    def candidate_of(self, values: dict[str, Any]) -> int:
+        """The index of the candidate with these values by spec path (-1 when unknown)."""
+        return self.index.get(candidate_id(values), -1)
 
     def grid_params(self, estimator_params: dict[str, Any]) -> dict[str, Any]:
-        """Grid key -> value from a dict of estimator (or Pipeline) parameters."""
+        """Spec path -> value from a dict of estimator (or Pipeline) parameters."""
         out = {}
-        for key, name in self.names.items():
+        for path, name in self.names.items():
             for full in (name, f"{STEP}__{name}"):
                 if full in estimator_params:
-                    out[key] = estimator_params[full]
+                    out[path] = estimator_params[full]
         return out
 
-
-def _reusable(key: str) -> bool:
-    return canonical_key(key) in REUSABLE_PATHS
+    def label(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values by spec path as the preset's grid keys name them (records, events, grid.csv)."""
+        return {self.labels.get(path, path): value for path, value in values.items()}
 
 
 def build_space(spec: ExperimentSpec, seed: int | None) -> SearchSpace:
     """The search space of ``spec.grid``; network-changing keys vary slowest."""
     grid = spec.grid
-    params = dict(grid.params) if grid is not None else {}
-    keys = tuple(params)
-    names = {key: estimator_param(key) for key in keys}
-    network_keys = [k for k in keys if not _reusable(k)]
-    training_keys = [k for k in keys if _reusable(k)]
+    written = dict(grid.params) if grid is not None else {}
+    keys = tuple(written)
+    labels = {canonical_key(key): key for key in keys}  # validation refuses two of one path
+    params = {path: written[key] for path, key in labels.items()}
+    paths = tuple(params)
+    names = {path: estimator_param(path) for path in paths}
+    network_paths = [p for p in paths if p not in REUSABLE_PATHS]
+    training_paths = [p for p in paths if p in REUSABLE_PATHS]
     param_grid: list[dict[str, list[Any]]] = []
-    for combo in itertools.product(*(params[k] for k in network_keys)):
-        block = {f"{STEP}__{names[k]}": [v] for k, v in zip(network_keys, combo, strict=True)}
-        block.update({f"{STEP}__{names[k]}": list(params[k]) for k in training_keys})
+    for combo in itertools.product(*(params[p] for p in network_paths)):
+        block = {f"{STEP}__{names[p]}": [v] for p, v in zip(network_paths, combo, strict=True)}
+        block.update({f"{STEP}__{names[p]}": list(params[p]) for p in training_paths})
         param_grid.append(block)
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
@@ -117,12 +106,13 @@ def build_space(spec: ExperimentSpec, seed: int | None) -> SearchSpace:
         chosen = list(ParameterSampler(param_grid, n_iter, random_state=seed))
     else:
         chosen = full
-    by_name = {f"{STEP}__{name}": key for key, name in names.items()}
-    order = _key_order(keys, by_name)
+    by_name = {f"{STEP}__{name}": path for path, name in names.items()}
+    order = _key_order(paths, by_name)
     candidates = [{by_name[k]: v for k, v in sorted(p.items(), key=order)} for p in chosen]
     index = {candidate_id(c): i for i, c in enumerate(candidates)}
     return SearchSpace(
         keys=keys,
+        labels=labels,
         names=names,
         param_grid=param_grid,
         candidates=candidates,
@@ -133,8 +123,8 @@ def build_space(spec: ExperimentSpec, seed: int | None) -> SearchSpace:
     )
 
 
-def _key_order(keys: tuple[str, ...], by_name: dict[str, str]) -> Any:
-    order = {key: i for i, key in enumerate(keys)}
+def _key_order(paths: tuple[str, ...], by_name: dict[str, str]) -> Any:
+    order = {path: i for i, path in enumerate(paths)}
     return lambda item: order[by_name[item[0]]]
 
 

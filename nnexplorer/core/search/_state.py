@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core.errors import NnxError, RunError, describe_error
+from nnexplorer.core.events import RunStatus, RunSummary
 from nnexplorer.core.search._estimator import make_estimator
 from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
 from nnexplorer.core.search._space import (
@@ -66,7 +67,7 @@ class SearchState:
     device: str = "CPU"
     versions: dict[str, str] = field(default_factory=dict)
     search_seconds: float = 0.0
-    best_params: dict[str, Any] | None = None
+    best_params: dict[str, Any] | None = None  # by spec path
     best_score: float | None = None
     best_model: Any = None
     test_metrics: dict[str, Any] = field(default_factory=dict)
@@ -140,8 +141,9 @@ class SearchState:
         spe = self.options.get("spe") or DEFAULT_STEPS_PER_EXECUTION
         return SearchConfig(
             spec=_without_grid(self.spec),
-            keys={name: key for key, name in self.space.names.items()},
+            keys={name: path for path, name in self.space.names.items()},
             candidates=list(self.space.index),
+            labels=dict(self.space.labels),
             run_dir=str(self.run_dir),
             session=f"{time.time():.6f}-{secrets.token_hex(4)}",
             n_folds=self.grid.cv,
@@ -205,7 +207,7 @@ class SearchState:
         """Whether ``exc`` is a failure with a clear message of its own (no traceback needed)."""
         return isinstance(exc, NnxError | FitFailed) or _worker_died(exc) or _all_failed(exc)
 
-    def summary(self, status: str, message: str) -> dict[str, Any]:
+    def summary(self, status: RunStatus, message: str) -> RunSummary:
         """summary.json without the best-candidate fields."""
         done = list(self.records.values())
         space = self.space

@@ -1,7 +1,7 @@
 """The layer part of the experiment model: initialisers, regularisers, constraints, layers.
 
 See :mod:`nnexplorer.core.spec` for the whole experiment; these models follow the same rules
-(frozen, unknown keys refused, Keras objects named by allow-listed strings).
+(frozen, unknown keys refused, strict types, Keras objects named by allow-listed strings).
 """
 
 from __future__ import annotations
@@ -14,23 +14,22 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    field_validator,
     model_validator,
 )
 
 from nnexplorer.core import vocab
+from nnexplorer.core.spec.names import Activation, InitializerName, OutputActivation
+from nnexplorer.core.spec.paths import wrong_type
 
 
 class Section(BaseModel):
-    """Base of every preset section: frozen, unknown keys refused."""
+    """Base of every preset section: frozen, unknown keys refused, types strict.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Strict: a value must already have its TOML type (``units = "64"``, ``shuffle = "off"`` and
+    ``batch_size = true`` are errors, not conversions); a float also takes a TOML integer.
+    """
 
-
-def check_allowed(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise ValueError(vocab.not_allowed(what, value, allowed))
-    return value
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
 
 # --------------------------------------------------------------------------- initialisers
@@ -39,7 +38,7 @@ def check_allowed(value: str, allowed: tuple[str, ...], what: str) -> str:
 class InitializerSpec(Section):
     """A Keras initializer by name, with its parameters (e.g. ``stddev`` for random_normal)."""
 
-    name: str
+    name: InitializerName
     mean: float | None = None
     stddev: float | None = Field(default=None, gt=0)
     minval: float | None = None
@@ -49,11 +48,6 @@ class InitializerSpec(Section):
     distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] | None = None
     gain: float | None = Field(default=None, gt=0)
     value: float | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        return check_allowed(name, vocab.INITIALIZERS, "initializer")
 
     @model_validator(mode="after")
     def _params_fit_name(self) -> InitializerSpec:
@@ -72,7 +66,11 @@ class InitializerSpec(Section):
 
 
 def _initializer_in(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, dict | InitializerSpec):
+        raise ValueError(wrong_type(value, "an initializer name (e.g. 'he_normal') or a table"))
+    return value
 
 
 def _initializer_out(value: InitializerSpec) -> Any:
@@ -114,20 +112,17 @@ class DenseLayer(Section):
 
     type: Literal["dense"] = "dense"
     units: int = Field(default=64, ge=1, le=65536)
-    activation: str = "relu"
-    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
-    bias_initializer: Initializer = Field(default_factory=lambda: {"name": "zeros"})
+    activation: Activation = "relu"
+    kernel_initializer: Initializer = Field(
+        default_factory=lambda: InitializerSpec(name="glorot_uniform")
+    )
+    bias_initializer: Initializer = Field(default_factory=lambda: InitializerSpec(name="zeros"))
     use_bias: bool = True
     kernel_regularizer: RegularizerSpec | None = None
     bias_regularizer: RegularizerSpec | None = None
     activity_regularizer: RegularizerSpec | None = None
     kernel_constraint: ConstraintSpec | None = None
     name: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, value: str) -> str:
-        return check_allowed(value, vocab.ACTIVATIONS, "activation")
 
     def describe(self) -> str:
         """One line such as ``Dense 128 relu he_normal L2=1e-4 maxnorm=3``."""
@@ -167,12 +162,9 @@ LAYER_TYPES: dict[str, type[Section]] = {"dense": DenseLayer, "dropout": Dropout
 class OutputSpec(Section):
     """The output layer; ``auto`` values follow from the task and the number of classes."""
 
-    activation: str = "auto"
-    kernel_initializer: Initializer = Field(default_factory=lambda: {"name": "glorot_uniform"})
+    activation: OutputActivation = "auto"
+    kernel_initializer: Initializer = Field(
+        default_factory=lambda: InitializerSpec(name="glorot_uniform")
+    )
     kernel_regularizer: RegularizerSpec | None = None
     units: int | None = Field(default=None, ge=1, le=65536)
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, value: str) -> str:
-        return check_allowed(value, ("auto", *vocab.ACTIVATIONS), "activation")

@@ -1,7 +1,8 @@
 """The experiment model: what a preset describes, validated once, here.
 
-Every section is a frozen pydantic model that forbids unknown keys. Keras objects are named by
-strings checked against the allow-lists in :mod:`nnexplorer.core.vocab`; only
+Every section is a frozen pydantic model that forbids unknown keys and takes values only of
+their own TOML type (strict). Keras objects are named by strings checked against the
+allow-lists in :mod:`nnexplorer.core.vocab` (the types of :mod:`.names`); only
 :mod:`nnexplorer.core.building` turns them into objects.
 """
 
@@ -18,13 +19,18 @@ from pydantic import (
 
 from nnexplorer.core import vocab
 from nnexplorer.core.errors import ErrorItem, SpecError
-from nnexplorer.core.spec.layers import (
-    LayerSpec,
-    OutputSpec,
-    Section,
-    check_allowed,
+from nnexplorer.core.spec.layers import LayerSpec, OutputSpec, Section
+from nnexplorer.core.spec.names import (
+    DataSource,
+    FileFormatName,
+    LossName,
+    MetricNames,
+    OptimizerName,
+    ScalingName,
+    SearchKindName,
+    TaskName,
 )
-from nnexplorer.core.spec.paths import candidate_data, pydantic_items
+from nnexplorer.core.spec.paths import candidate_data, canonical_key, pydantic_items
 
 # --------------------------------------------------------------------------- sections
 
@@ -40,11 +46,11 @@ class ExperimentInfo(Section):
 class DataSpec(Section):
     """Where the data comes from and how it is split and scaled."""
 
-    source: str = "sklearn:digits"
-    task: str = "auto"
+    source: DataSource = "sklearn:digits"
+    task: TaskName = "auto"
     test_size: float = Field(default=0.2, gt=0, lt=1)
     validation_split: float = Field(default=0.2, ge=0, lt=1)
-    standardize: str = "standard"
+    standardize: ScalingName = "standard"
     stratify: bool = True
     max_samples: int | None = Field(default=None, ge=10)
     # synthetic sources
@@ -53,45 +59,11 @@ class DataSpec(Section):
     n_classes: int = Field(default=3, ge=2, le=1000)
     noise: float = Field(default=0.1, ge=0, le=100)
     # file sources
-    format: str = "auto"
+    format: FileFormatName = "auto"
     target: str | int | None = None
     header: bool = True
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     labels: str | None = None
-
-    @field_validator("source")
-    @classmethod
-    def _known_source(cls, value: str) -> str:
-        kind, sep, name = value.partition(":")
-        if not sep or not name:
-            raise ValueError(
-                f"got {value!r}; expected '<kind>:<name>' with kind one of "
-                f"{', '.join(vocab.SOURCE_KINDS)} (e.g. 'sklearn:digits', 'file:data.csv')"
-            )
-        check_allowed(kind, vocab.SOURCE_KINDS, "source kind")
-        names = {
-            "sklearn": vocab.SKLEARN_DATASETS,
-            "synthetic": vocab.SYNTHETIC_DATASETS,
-            "keras": vocab.KERAS_DATASETS,
-        }.get(kind)
-        if names is not None:
-            check_allowed(name, names, f"{kind} dataset")
-        return value
-
-    @field_validator("task")
-    @classmethod
-    def _known_task(cls, value: str) -> str:
-        return check_allowed(value, vocab.TASKS, "task")
-
-    @field_validator("standardize")
-    @classmethod
-    def _known_scaling(cls, value: str) -> str:
-        return check_allowed(value, vocab.SCALINGS, "scaling")
-
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        return check_allowed(value, vocab.FILE_FORMATS, "file format")
 
     @property
     def kind(self) -> str:
@@ -104,16 +76,13 @@ class DataSpec(Section):
         return self.source.partition(":")[2]
 
 
-_OPTIMIZER_OPTION_FIELDS = sorted(
-    {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts}
-    | set(vocab.COMMON_OPTIMIZER_OPTIONS)
-)
+_OPTIMIZER_OPTION_FIELDS = vocab.ALL_OPTIMIZER_OPTIONS
 
 
 class CompileSpec(Section):
     """Optimizer and its options, loss and metrics."""
 
-    optimizer: str = "adam"
+    optimizer: OptimizerName = "adam"
     learning_rate: float = Field(default=1e-3, gt=0, le=100)
     momentum: float | None = Field(default=None, ge=0, lt=1)
     nesterov: bool | None = None
@@ -128,25 +97,8 @@ class CompileSpec(Section):
     weight_decay: float | None = Field(default=None, ge=0, le=1)
     clipnorm: float | None = Field(default=None, gt=0)
     clipvalue: float | None = Field(default=None, gt=0)
-    loss: str = "auto"
-    metrics: list[str] = Field(default_factory=lambda: ["auto"])
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known_optimizer(cls, value: str) -> str:
-        return check_allowed(value, vocab.OPTIMIZERS, "optimizer")
-
-    @field_validator("loss")
-    @classmethod
-    def _known_loss(cls, value: str) -> str:
-        return check_allowed(value, ("auto", *vocab.LOSSES, *vocab.LOSS_ALIASES), "loss")
-
-    @field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, value: list[str]) -> list[str]:
-        for metric in value:
-            check_allowed(metric, ("auto", *vocab.METRICS), "metric")
-        return value
+    loss: LossName = "auto"
+    metrics: MetricNames = Field(default_factory=lambda: ["auto"])
 
     @field_validator(*_OPTIMIZER_OPTION_FIELDS)
     @classmethod
@@ -199,15 +151,10 @@ class GridSpec(Section):
     cv: int = Field(default=3, ge=2, le=100)
     scoring: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     n_jobs: int = Field(default=-1, ge=-1, le=1024)
-    search: str = "grid"
+    search: SearchKindName = "grid"
     n_iter: int = Field(default=10, ge=1, le=100_000)
     factor: int = Field(default=3, ge=2, le=100)
     params: dict[str, list[Any]] = Field(default_factory=dict)
-
-    @field_validator("search")
-    @classmethod
-    def _known_search(cls, value: str) -> str:
-        return check_allowed(value, vocab.SEARCH_KINDS, "search")
 
     @field_validator("n_jobs")
     @classmethod
@@ -282,40 +229,75 @@ class ExperimentSpec(Section):
 
 def grid_problems(spec: ExperimentSpec) -> list[ErrorItem]:
     """Check every grid value by applying it to the spec, as the search will."""
-    if spec.grid is None or not spec.grid.params:
+    return _grid_items(spec.to_dict(), [])
+
+
+def _grid_items(data: dict[str, Any], known: list[ErrorItem]) -> list[ErrorItem]:
+    """The problems of the grid values in preset ``data``, each applied to the rest of it.
+
+    ``known`` are the problems of the rest (the base preset), which may itself be invalid: a
+    candidate's problem that the base already has is not reported again.
+    """
+    grid = data.get("grid")
+    params = grid.get("params") if isinstance(grid, dict) else None
+    if not isinstance(params, dict) or not params:
         return []
-    base = spec.to_dict()
-    base.pop("grid", None)
-    items: list[ErrorItem] = []
-    for key, values in spec.grid.params.items():
+    base = {k: v for k, v in data.items() if k != "grid"}
+    seen = {(i.path, i.message) for i in known}
+    items = _duplicate_keys(params)
+    for key, values in params.items():
+        if not isinstance(values, list):
+            continue  # the grid section's own problem, in ``known``
         for index, value in enumerate(values):
             where = f"grid.params.{key}[{index}]"
             try:
                 ExperimentSpec.model_validate(candidate_data(base, {key: value}))
             except ValueError as exc:  # ValidationError, or a path that does not exist
-                items.extend(_prefixed(exc, where))
+                items.extend(_prefixed(exc, where, seen))
+            except (TypeError, AttributeError, KeyError, IndexError):
+                continue  # the base is malformed where the key points: reported in ``known``
     return items
 
 
-def _prefixed(exc: Exception, where: str) -> list[ErrorItem]:
+def _duplicate_keys(params: dict[str, Any]) -> list[ErrorItem]:
+    """Two grid keys that set the same value (``learning_rate`` and ``compile.learning_rate``)."""
+    first: dict[str, str] = {}
+    items = []
+    for key in params:
+        path = canonical_key(key)
+        if path in first:
+            message = f"sets {path}, as {first[path]!r} does; keep one of the two"
+            items.append(ErrorItem(message, f"grid.params.{key}"))
+        else:
+            first[path] = key
+    return items
+
+
+def _prefixed(exc: Exception, where: str, seen: set[tuple[str, str]]) -> list[ErrorItem]:
     if isinstance(exc, ValidationError):
         return [
             ErrorItem(i.message, f"{where} -> {i.path}" if i.path else where)
             for i in pydantic_items(exc, ExperimentSpec)
+            if (i.path, i.message) not in seen
         ]
     return [ErrorItem(str(exc), where)]
 
 
 def validate_spec(data: dict[str, Any], file: str = "") -> ExperimentSpec:
-    """Validate a preset's data; raise :class:`SpecError` listing every problem."""
+    """Validate a preset's data; raise :class:`SpecError` listing every problem.
+
+    The grid values are checked in the same pass, so that a file's problems, in the base
+    preset and in its grid, are reported together.
+    """
+    spec: ExperimentSpec | None = None
+    items: list[ErrorItem] = []
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        items = [ErrorItem(i.message, i.path, file) for i in pydantic_items(exc, ExperimentSpec)]
-        raise SpecError.from_items(items) from None
-    problems = grid_problems(spec)
-    if problems:
-        raise SpecError.from_items([ErrorItem(i.message, i.path, file) for i in problems])
+        items = pydantic_items(exc, ExperimentSpec)
+    items += _grid_items(spec.to_dict() if spec is not None else data, items)
+    if items or spec is None:
+        raise SpecError.from_items([ErrorItem(i.message, i.path, file) for i in items])
     return spec
 
 

@@ -53,11 +53,37 @@ for _alias, _target in list(GRID_ALIASES.items()):
 
 _LAYER_TAGS = ("dense", "dropout")
 
+# Spec paths that scikeras itself takes as estimator parameters, by their scikeras names
+# (the optimizer's options follow as ``optimizer__<option>``).
+SCIKERAS_PARAMS: dict[str, str] = {
+    "fit.batch_size": "batch_size",
+    "fit.epochs": "epochs",
+    "fit.shuffle": "shuffle",
+    "compile.optimizer": "optimizer",
+    "compile.loss": "loss",
+    "compile.learning_rate": "optimizer__learning_rate",
+}
+
 
 def canonical_key(key: str) -> str:
     """The spec path a grid/override key means (``layers[0].units`` is ``layers.0.units``)."""
     key = re.sub(r"\[(\d+)\]", r".\1", key.strip())
     return GRID_ALIASES.get(key, key)
+
+
+def scikeras_param(path: str) -> str | None:
+    """The scikeras estimator parameter that sets the spec ``path``; None when there is none.
+
+    ``compile.learning_rate`` -> ``optimizer__learning_rate``, ``fit.epochs`` -> ``epochs``.
+    Only where scikeras (or a person reading scikeras code) needs a grid key are names
+    translated; the engine keeps canonical spec paths.
+    """
+    if path in SCIKERAS_PARAMS:
+        return SCIKERAS_PARAMS[path]
+    head, _, option = path.partition(".")
+    if head == "compile" and option in vocab.ALL_OPTIMIZER_OPTIONS:
+        return f"optimizer__{option}"
+    return None
 
 
 # --------------------------------------------------------------------------- error locations
@@ -121,6 +147,70 @@ def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields) if model else []
 
 
+# The TOML type a pydantic type error asks for.
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+# The location tags pydantic adds for the members of a union such as ``str | int``.
+_UNION_MEMBERS = {
+    "str": "string_type",
+    "int": "int_type",
+    "float": "float_type",
+    "bool": "bool_type",
+}
+
+
+def toml_kind(value: Any) -> str:
+    """What a value read from TOML is: ``a string``, ``an integer``, ``a table``, ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a date or time" if hasattr(value, "isoformat") else f"a {type(value).__name__}"
+
+
+def wrong_type(got: Any, expected: str) -> str:
+    """``got '64' (a string); must be an integer``: a value of the wrong TOML type."""
+    if isinstance(got, dict | list | tuple):
+        return f"must be {expected}, got {toml_kind(got)}"
+    shown = ("true" if got else "false") if isinstance(got, bool) else repr(got)
+    return f"got {shown} ({toml_kind(got)}); must be {expected}"
+
+
+def _merge_unions(errors: list[Any]) -> list[Any]:
+    """One type error for a value that fits no member of a union (``str | int``)."""
+    merged: list[Any] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        member = _UNION_MEMBERS.get(str(loc[-1])) if loc else None
+        if member is None or error["type"] != member:
+            merged.append(error)
+            continue
+        previous = merged[-1] if merged else None
+        if previous is not None and previous.get("union_loc") == loc[:-1]:
+            previous["expected"].append(_EXPECTED[member])
+            continue
+        merged.append(
+            {**error, "loc": loc[:-1], "union_loc": loc[:-1], "expected": [_EXPECTED[member]]}
+        )
+    return merged
+
+
 def _message(error: Any, root: type[BaseModel]) -> str:
     kind = error["type"]
     got = error.get("input")
@@ -142,6 +232,10 @@ def _message(error: Any, root: type[BaseModel]) -> str:
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"got {got!r}; allowed: {expected}"
+    if "expected" in error:  # a merged union
+        return wrong_type(got, " or ".join(error["expected"]))
+    if kind in _EXPECTED:
+        return wrong_type(got, _EXPECTED[kind])
     text = msg[0].lower() + msg[1:] if msg else kind
     text = text.replace("input should be", "must be")
     if isinstance(got, dict | list) and kind.endswith("_type"):
@@ -152,7 +246,7 @@ def _message(error: Any, root: type[BaseModel]) -> str:
 def pydantic_items(exc: ValidationError, root: type[BaseModel]) -> list[ErrorItem]:
     """One :class:`ErrorItem` per pydantic error, with key path and a readable message."""
     items = []
-    for error in exc.errors(include_url=False):
+    for error in _merge_unions(list(exc.errors(include_url=False))):
         items.append(ErrorItem(_message(error, root), format_loc(tuple(error["loc"]))))
     return items
 
@@ -256,9 +350,8 @@ def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, An
     if any(canonical_key(k) == "compile.optimizer" for k in params) and "optimizer" in compile_:
         own = set(vocab.OPTIMIZER_OPTIONS.get(compile_["optimizer"], ()))
         own |= set(vocab.COMMON_OPTIMIZER_OPTIONS)
-        every = {o for opts in vocab.OPTIMIZER_OPTIONS.values() for o in opts}
         explicit = {canonical_key(k).removeprefix("compile.") for k in params}
-        for option in every - own - explicit:
+        for option in set(vocab.ALL_OPTIMIZER_OPTIONS) - own - explicit:
             compile_.pop(option, None)
     return data
 

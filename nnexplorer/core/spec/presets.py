@@ -135,7 +135,7 @@ def spec_from_toml(text: str, file: str = "<preset>") -> ExperimentSpec:
 def spec_to_toml(spec: ExperimentSpec) -> str:
     """The preset text for ``spec``; loading it gives back an equal spec."""
     data = spec.to_dict()
-    ordered = {
+    ordered: dict[str, Any] = {
         k: data[k]
         for k in ("experiment", "data", "layers", "output", "compile", "fit", "grid")
         if k in data
