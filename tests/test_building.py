@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnexplorer.core import building
+from nnexplorer.core import building, devices
 from nnexplorer.core.errors import SpecError
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.spec import validate_spec
@@ -19,7 +19,7 @@ REGRESSION = SimpleNamespace(n_features=4, task="regression", n_classes=0)
 
 @pytest.fixture(scope="module", autouse=True)
 def _few_threads():
-    building.configure_threads(1, 1)
+    devices.configure_threads(1, 1)
 
 
 def _spec(layers=None, compile_=None, output=None, seed=5, fit=None):
@@ -323,15 +323,15 @@ def test_same_seed_same_weights_and_predictions():
 
 
 def test_devices_and_threads_are_safe_to_configure_twice():
-    first = building.configure_devices()
-    assert first == building.configure_devices()
+    first = devices.configure_devices()
+    assert first == devices.configure_devices()
     assert isinstance(first, str)
     assert first
-    info = building.describe_devices()
+    info = devices.describe_devices()
     assert info["device"] == first
     assert info["versions"]["keras"].startswith("3.")
-    applied = building.configure_threads(1, 1)
-    assert building.configure_threads(1, 1) is applied
+    applied = devices.configure_threads(1, 1)
+    assert devices.configure_threads(1, 1) is applied
 
 
 def test_count_params():

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnexplorer.core import building, datasets
+from nnexplorer.core import building, datasets, devices
 from nnexplorer.core.codegen import export_script
 from nnexplorer.core.errors import SpecError
 from nnexplorer.core.heads import resolve_head
@@ -27,7 +27,7 @@ IRIS = SimpleNamespace(n_features=4, task="classification", n_classes=3)
 
 @pytest.fixture(scope="module", autouse=True)
 def _few_threads():
-    building.configure_threads(1, 1)
+    devices.configure_threads(1, 1)
 
 
 def _spec(**sections):

@@ -14,6 +14,7 @@ import pytest
 from nnexplorer.core import runs
 from nnexplorer.core.errors import RunError
 from nnexplorer.core.events import EpochEnded, LogEvent, RunFinished, RunStarted
+from nnexplorer.core.runs import _records as run_files
 from nnexplorer.core.spec import spec_from_toml, validate_spec
 
 NAME_RE = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]+-[0-9a-f]{4}$")
@@ -58,9 +59,9 @@ def test_slug_is_sanitised(tmp_path, tiny_spec_data, name, slug):
 
 def test_many_runs_in_one_second_never_collide(tmp_path, tiny_spec, monkeypatch):
     # a fixed clock and a tiny hex space force collisions: every directory must still be new
-    monkeypatch.setattr(runs.time, "strftime", lambda fmt: "20240101-120000")
+    monkeypatch.setattr(run_files.time, "strftime", lambda fmt: "20240101-120000")
     values = iter(["aaaa", "aaaa", "bbbb", "aaaa", "bbbb", "cccc"])
-    monkeypatch.setattr(runs.secrets, "token_hex", lambda n: next(values))
+    monkeypatch.setattr(run_files.secrets, "token_hex", lambda n: next(values))
     made = [runs.create_run_dir(tmp_path, tiny_spec) for _ in range(3)]
     assert [p.name[-4:] for p in made] == ["aaaa", "bbbb", "cccc"]
 
@@ -182,7 +183,7 @@ def test_atomic_summary_survives_failed_write(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runs.os, "replace", boom)
+    monkeypatch.setattr(run_files.os, "replace", boom)
     with pytest.raises(OSError):
         runs.write_json_atomic(tmp_path / "summary.json", {"status": "failed"})
     assert json.loads((tmp_path / "summary.json").read_text()) == {"status": "completed"}

@@ -14,10 +14,7 @@ front for the validation split: ``loss``/``val_loss`` always, and ``accuracy``, 
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +42,6 @@ _ELEMENTWISE_METRICS = set(vocab.METRIC_PATHS) - set(vocab.SPARSE_METRIC_PATHS)
 # Seed offsets, so that a layer's kernel, bias and dropout draw different random streams.
 _BIAS_SEED_OFFSET = 1000
 _SEED_MODULUS = 2**31 - 1
-
-_DEVICE_LABEL: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,119 +296,3 @@ def set_seeds(seed: int | None) -> None:
     import keras
 
     keras.utils.set_random_seed(int(seed))
-
-
-def import_tensorflow() -> Any:
-    """Import TensorFlow, keeping its native start-up chatter off the terminal.
-
-    Before absl is initialised TensorFlow writes to file descriptor 2 whatever the log level
-    (a pre-init warning and, on machines without CUDA, the driver probe); that noise would
-    also fill the stderr tail a failed worker reports. It is caught in a temporary file and
-    only shown when the import itself fails.
-    """
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices("GPU")  # the CUDA probe writes at first use
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    return tf
-
-
-def configure_threads(intra: int | None = None, inter: int | None = None) -> bool:
-    """Set TensorFlow's thread pools; False when TensorFlow already started with other values."""
-    tf = import_tensorflow()
-
-    threading = tf.config.threading
-    wanted = [
-        (
-            intra,
-            threading.get_intra_op_parallelism_threads,
-            threading.set_intra_op_parallelism_threads,
-        ),
-        (
-            inter,
-            threading.get_inter_op_parallelism_threads,
-            threading.set_inter_op_parallelism_threads,
-        ),
-    ]
-    applied = True
-    for value, getter, setter in wanted:
-        if value is None or getter() == value:
-            continue
-        try:
-            setter(int(value))
-        except RuntimeError:  # the runtime is already initialised
-            applied = False
-    return applied
-
-
-def configure_devices() -> str:
-    """Turn on memory growth on every GPU (before first use) and return the device label."""
-    global _DEVICE_LABEL
-    if _DEVICE_LABEL is not None:
-        return _DEVICE_LABEL
-    tf = import_tensorflow()
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            if not tf.config.experimental.get_memory_growth(gpu):
-                tf.config.experimental.set_memory_growth(gpu, True)
-        except (RuntimeError, ValueError):  # already initialised: growth can no longer change
-            pass
-    _DEVICE_LABEL = describe_devices()["device"]
-    return _DEVICE_LABEL
-
-
-def describe_devices() -> dict[str, Any]:
-    """``device`` ("CPU" or the GPU names, e.g. "2 x NVIDIA H100"), ``gpus`` and ``versions``."""
-    import tensorflow as tf
-
-    gpus = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            details = tf.config.experimental.get_device_details(gpu)
-        except (RuntimeError, ValueError):
-            details = {}
-        gpus.append(str(details.get("device_name") or gpu.name))
-    return {"device": _label(gpus), "gpus": gpus, "versions": versions()}
-
-
-def _label(gpus: list[str]) -> str:
-    if not gpus:
-        return "CPU"
-    parts = []
-    for name in dict.fromkeys(gpus):
-        count = gpus.count(name)
-        parts.append(f"{count} x {name}" if count > 1 else name)
-    return ", ".join(parts)
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the libraries a run depends on."""
-    import platform
-
-    import keras
-    import sklearn
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-    }

@@ -153,13 +153,13 @@ def _run(
     run_id = run_dir.name
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     from nnexplorer import __version__
-    from nnexplorer.core import building, datasets
+    from nnexplorer.core import building, datasets, devices
 
     threads = _threads_from_env()
     if threads:
-        building.configure_threads(intra=threads, inter=min(threads, 2))
-    state.device = building.configure_devices()
-    state.versions = {**building.versions(), "nnexplorer": __version__}
+        devices.configure_threads(intra=threads, inter=min(threads, 2))
+    state.device = devices.configure_devices()
+    state.versions = {**devices.versions(), "nnexplorer": __version__}
     seed = spec.experiment.seed
     data = datasets.load_dataset(spec.data, seed)
     data = datasets.standardized(data, spec.data.standardize)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from nnexplorer.core.events import (
+    STATUSES,
     BatchProgress,
     CandidateFinished,
     CandidateStarted,
@@ -14,6 +15,8 @@ from nnexplorer.core.events import (
     Event,
     RunFinished,
     RunStarted,
+    RunStatus,
+    RunSummary,
 )
 from nnexplorer.core.formatting import finite, lower_is_better, main_metric
 from nnexplorer.core.progress._fits import REFIT, CandidateProgress, FitProgress, History
@@ -103,7 +106,7 @@ class RunProgress:
             cand.add_fold(event)
 
     def _on_run_finished(self, event: RunFinished) -> None:
-        summary = dict(event.summary or {})
+        summary: dict[str, Any] = {**(event.summary or {})}
         self.summary = summary
         self.message = event.message
         self.test_metrics = dict(summary.get("test_metrics") or {})
@@ -300,13 +303,14 @@ def restore(progress: P, record: Any, *, live: bool = False) -> P:
         progress.fit.epoch = len(progress.fit.history)
     if progress.running and not live:
         summary = record.summary or {}
-        if summary.get("status"):
+        status = summary.get("status")
+        if status in STATUSES:
             progress.apply(
                 RunFinished(
                     run_id=progress.run_id,
                     time=progress.last_time or 0.0,
-                    status=str(summary["status"]),
-                    summary=summary,
+                    status=cast(RunStatus, status),
+                    summary=cast(RunSummary, summary),
                 )
             )
         else:

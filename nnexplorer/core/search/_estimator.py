@@ -84,7 +84,7 @@ def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
     if _PROCESS.get("ready"):
         return
     _PROCESS["ready"] = True
-    from nnexplorer.core import building
+    from nnexplorer.core import devices
 
     if worker:
         import signal
@@ -93,9 +93,9 @@ def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
 
     if gpus > 1:
         _claim_gpu(gpus)
-    building.configure_devices()
+    devices.configure_devices()
     if threads:
-        _PROCESS["threads"] = building.configure_threads(threads, threads)
+        _PROCESS["threads"] = devices.configure_threads(threads, threads)
 
 
 def warm_up(threads: int) -> int:

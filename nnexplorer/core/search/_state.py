@@ -88,7 +88,7 @@ class SearchState:
     def prepare(self) -> None:
         """Load the data, detect devices, build the space and the scikit-learn search."""
         from nnexplorer import __version__
-        from nnexplorer.core import building, datasets
+        from nnexplorer.core import datasets, devices
 
         spec = self.spec
         self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
@@ -97,9 +97,9 @@ class SearchState:
         n_fits = self.space.n_candidates * self.grid.cv
         busy = other_load()
         self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow(), busy=busy))
-        self.device = building.configure_devices()
-        devices = building.describe_devices()
-        self.versions = {**devices["versions"], "nnexplorer": __version__}
+        self.device = devices.configure_devices()
+        machine = devices.describe_devices()
+        self.versions = {**machine["versions"], "nnexplorer": __version__}
         data = datasets.load_dataset(spec.data, spec.experiment.seed)
         self.data = data
         if data.x_val is not None:  # the folds make their own validation sets
@@ -110,7 +110,7 @@ class SearchState:
         self.scoring = self.grid.scoring or default_scoring(data.task)
         _check_scoring(self.scoring)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
-        self.workers = plan_workers(n_jobs, n_fits, len(devices["gpus"]), busy=busy)
+        self.workers = plan_workers(n_jobs, n_fits, len(machine["gpus"]), busy=busy)
         self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
 
     def _warm_up(self, planned: Workers) -> None:

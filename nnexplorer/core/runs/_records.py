@@ -1,10 +1,9 @@
-"""Run directories: create them, record a run as it happens, list and load past runs.
+"""A run's record files: created with its folder, written as the run goes, read back.
 
-A run directory is named ``YYYYmmdd-HHMMSS-<slug>-<4 hex>`` and holds ``preset.toml`` (the
-resolved spec), ``run.json`` (mode and start time), ``events.jsonl`` (every event, flushed as it
-happens), ``history.csv`` (one row per epoch), ``summary.json`` (written atomically at the end)
-and, once trained, ``model.keras``. Every file is appended line by line and flushed, so a run
-that is killed leaves readable records up to its last finished epoch.
+``preset.toml`` (the resolved spec), ``run.json`` (mode and start time), ``events.jsonl`` (every
+event, flushed as it happens), ``history.csv`` (one row per epoch), ``summary.json`` (written
+atomically at the end). Every file is appended line by line and flushed, so a run that is killed
+leaves readable records up to its last finished epoch.
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import csv
 import io
 import json
 import os
-import re
 import secrets
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from nnexplorer.core.errors import RunError, SpecError
+from nnexplorer.core.errors import RunError
 from nnexplorer.core.events import (
     MODES,
     EpochEnded,
@@ -34,30 +30,16 @@ from nnexplorer.core.events import (
     from_json,
     json_safe,
 )
-from nnexplorer.core.spec import ExperimentSpec, spec_from_toml, spec_to_toml, validate_spec
-
-EVENTS_FILE = "events.jsonl"
-HISTORY_FILE = "history.csv"
-SUMMARY_FILE = "summary.json"
-PRESET_FILE = "preset.toml"
-META_FILE = "run.json"
-MODEL_FILE = "model.keras"
-STDERR_FILE = "stderr.log"
-_NAME_RE = re.compile(r"^(\d{8}-\d{6})-([a-z0-9-]*)-([0-9a-f]{4})$")
-_GRID_KEYS = ("candidate", "fold")
-
-
-def runs_root(explicit: str | Path | None = None) -> Path:
-    """Where runs are kept: ``explicit`` (--runs), else ``$NNEXPLORER_RUNS``, else ``./runs``."""
-    chosen = explicit or os.environ.get("NNEXPLORER_RUNS") or "runs"
-    return Path(chosen).expanduser()
-
-
-def slugify(name: str, max_length: int = 40) -> str:
-    """``name`` reduced to ``[a-z0-9-]`` (never empty, never a path)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    slug = slug[:max_length].strip("-")
-    return slug or "run"
+from nnexplorer.core.runs._layout import (
+    EVENTS_FILE,
+    HISTORY_FILE,
+    META_FILE,
+    PRESET_FILE,
+    STDERR_FILE,
+    SUMMARY_FILE,
+    slugify,
+)
+from nnexplorer.core.spec import ExperimentSpec, spec_to_toml, validate_spec
 
 
 def _absolute_sources(spec: ExperimentSpec) -> ExperimentSpec:
@@ -254,118 +236,6 @@ def read_summary(run_dir: str | Path) -> RunSummary | None:
     except (FileNotFoundError, ValueError):
         return None
     return cast(RunSummary, data) if isinstance(data, dict) else None
-
-
-def _mode(summary: RunSummary | None, meta: dict[str, Any]) -> Mode:
-    """The run's mode as recorded (summary first, then run.json); ``train`` when unknown."""
-    recorded = (summary or {}).get("mode") or meta.get("mode")
-    return "grid" if recorded == "grid" else "train"
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One line of the runs list."""
-
-    run_dir: Path
-    run_id: str
-    name: str
-    mode: Mode
-    status: str  # a RunStatus, or "unfinished" while there is no summary
-    started: datetime | None
-    summary: RunSummary | None
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """Everything recorded about one run."""
-
-    run_dir: Path
-    spec: ExperimentSpec
-    events: list[Event] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    summary: RunSummary | None = None
-    mode: Mode = "train"
-
-
-def _read_meta(run_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((run_dir / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _started(run_dir: Path, meta: dict[str, Any]) -> datetime | None:
-    created = meta.get("created")
-    if isinstance(created, int | float):
-        return datetime.fromtimestamp(created)
-    match = _NAME_RE.match(run_dir.name)
-    if match:
-        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S")
-    return None
-
-
-def _preset_name(run_dir: Path) -> str:
-    import tomllib
-
-    try:
-        data = tomllib.loads((run_dir / PRESET_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return run_dir.name
-    name = data.get("experiment", {}).get("name")
-    return str(name) if name else run_dir.name
-
-
-def list_runs(root: str | Path | None = None) -> list[RunInfo]:
-    """Every run under ``root`` (default: :func:`runs_root`), newest first."""
-    root = runs_root(root)
-    if not root.is_dir():
-        return []
-    infos = []
-    for run_dir in root.iterdir():
-        if not run_dir.is_dir() or not (run_dir / PRESET_FILE).is_file():
-            continue
-        meta = _read_meta(run_dir)
-        summary = read_summary(run_dir)
-        mode = _mode(summary, meta)
-        status = str((summary or {}).get("status") or "unfinished")
-        infos.append(
-            RunInfo(
-                run_dir=run_dir,
-                run_id=run_dir.name,
-                name=_preset_name(run_dir),
-                mode=mode,
-                status=status,
-                started=_started(run_dir, meta),
-                summary=summary,
-            )
-        )
-    infos.sort(key=lambda i: (i.started or datetime.min, i.run_id), reverse=True)
-    return infos
-
-
-def load_run(run_dir: str | Path) -> RunRecord:
-    """Read a run directory back: its spec, events, history rows and summary."""
-    run_dir = Path(run_dir)
-    preset = run_dir / PRESET_FILE
-    try:
-        text = preset.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RunError(f"{run_dir} is not a run folder ({preset.name}: {exc.strerror})") from None
-    try:
-        spec = spec_from_toml(text, file=str(preset))
-    except SpecError as exc:
-        raise RunError(f"{preset}: the recorded preset is no longer valid: {exc}") from None
-    summary = read_summary(run_dir)
-    meta = _read_meta(run_dir)
-    return RunRecord(
-        run_dir=run_dir,
-        spec=spec,
-        events=read_events(run_dir / EVENTS_FILE),
-        history=read_history(run_dir / HISTORY_FILE),
-        summary=summary,
-        mode=_mode(summary, meta),
-    )
 
 
 def stderr_tail(run_dir: str | Path, max_lines: int = 15, max_chars: int = 2000) -> str:

@@ -1,0 +1,30 @@
+"""Names in a runs folder: where runs live, how a run folder and its files are named."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+EVENTS_FILE = "events.jsonl"
+HISTORY_FILE = "history.csv"
+SUMMARY_FILE = "summary.json"
+PRESET_FILE = "preset.toml"
+META_FILE = "run.json"
+MODEL_FILE = "model.keras"
+STDERR_FILE = "stderr.log"
+_NAME_RE = re.compile(r"^(\d{8}-\d{6})-([a-z0-9-]*)-([0-9a-f]{4})$")
+_GRID_KEYS = ("candidate", "fold")
+
+
+def runs_root(explicit: str | Path | None = None) -> Path:
+    """Where runs are kept: ``explicit`` (--runs), else ``$NNEXPLORER_RUNS``, else ``./runs``."""
+    chosen = explicit or os.environ.get("NNEXPLORER_RUNS") or "runs"
+    return Path(chosen).expanduser()
+
+
+def slugify(name: str, max_length: int = 40) -> str:
+    """``name`` reduced to ``[a-z0-9-]`` (never empty, never a path)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = slug[:max_length].strip("-")
+    return slug or "run"
