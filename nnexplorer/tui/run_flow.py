@@ -9,7 +9,6 @@ ends without a run_finished, is reported once through ``Worker.StateChanged``.
 from __future__ import annotations
 
 import threading
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.status_bar import StatusBar
 
-BATCH_INTERVAL = 0.2  # seconds between two batch-progress updates of the status bar
 QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
 PANE_OF_SECTION = {
     "experiment": "training",
@@ -135,20 +133,18 @@ class RunFlow:
         return run
 
     def _follow(self, run: RunView, spec: ExperimentSpec, mode: str, resume: Path | None) -> None:
-        """Thread worker: iterate the handle's events and post them to the UI."""
+        """Thread worker: iterate the handle's events and post them to the UI.
+
+        Every event is posted; queued batch-progress messages coalesce on the UI side
+        (:meth:`EngineEvent.can_replace`), so the thread never decides what to drop.
+        """
         handle = self._runner_factory(spec, mode=mode, runs_root=self.runs_root, resume=resume)
         with self._handle_lock:
             self._handle = handle
             run.run_dir = str(getattr(handle, "run_dir", "") or run.run_dir)
             if self._stop_requested:
                 handle.stop()
-        last_batch = 0.0
         for event in handle.events():
-            if isinstance(event, BatchProgress):
-                now = time.monotonic()
-                if now - last_batch < BATCH_INTERVAL:
-                    continue
-                last_batch = now
             self.post_message(EngineEvent(event))
 
     # ------------------------------------------------------------------ following

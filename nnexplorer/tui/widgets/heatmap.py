@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
@@ -104,6 +105,7 @@ class Heatmap(Vertical):
         Binding("a", "apply_best", "Apply best", show=False),
     ]
 
+    @dataclass
     class ApplyBest(Message):
         """The user wants the best candidate's values in the editors."""
 

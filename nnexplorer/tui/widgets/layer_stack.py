@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -43,12 +44,11 @@ class LayerTable(DataTable):
         Binding("enter", "edit('form')", "Edit", show=False),
     ]
 
+    @dataclass
     class Command(Message):
         """A structural edit asked for by a key: add_dense, add_dropout, remove, ..."""
 
-        def __init__(self, verb: str) -> None:
-            super().__init__()
-            self.verb = verb
+        verb: str
 
     def action_edit(self, verb: str) -> None:
         self.post_message(self.Command(verb))
