@@ -7,35 +7,53 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 DEVICE_UNKNOWN = "CPU/GPU: detected at first run"
+# the first word of the state -> the component class that colours it
+STATE_CLASSES = {
+    "Done": "status-bar--done",
+    "Diverged": "status-bar--warning",
+    "Stopped": "status-bar--warning",
+    "Failed": "status-bar--failed",
+    "Training": "status-bar--running",
+    "Grid": "status-bar--running",
+}
 
 
 class StatusBar(Static):
     """``device | state`` with the state coloured by outcome (Done, Diverged, Failed, ...)."""
+
+    COMPONENT_CLASSES = {
+        "status-bar--device",
+        "status-bar--done",
+        "status-bar--warning",
+        "status-bar--failed",
+        "status-bar--running",
+        "status-bar--problem",
+    }
+    DEFAULT_CSS = """
+    StatusBar > .status-bar--device { text-style: bold; }
+    StatusBar > .status-bar--done { color: $text-success; text-style: bold; }
+    StatusBar > .status-bar--warning { color: $text-warning; text-style: bold; }
+    StatusBar > .status-bar--failed { color: $text-error; text-style: bold; }
+    StatusBar > .status-bar--running { color: $text-accent; text-style: bold; }
+    StatusBar > .status-bar--problem { color: $text-error; text-style: bold; }
+    """
 
     device: reactive[str] = reactive(DEVICE_UNKNOWN)
     state: reactive[str] = reactive("Ready")
     problem: reactive[str] = reactive("")
 
     def render(self) -> Text:
+        style = self.get_component_rich_style
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {self.device} ", style="bold")
+        text.append(f" {self.device} ", style=style("status-bar--device", partial=True))
         text.append("| ")
-        text.append(self.state, style=self._state_style())
+        word = self.state.split(" ", 1)[0].rstrip(":,")
+        state_class = STATE_CLASSES.get(word)
+        text.append(self.state, style=style(state_class, partial=True) if state_class else "")
         if self.problem:
             text.append("  | ")
-            text.append(self.problem, style="bold red")
+            text.append(self.problem, style=style("status-bar--problem", partial=True))
         return text
-
-    def _state_style(self) -> str:
-        word = self.state.split(" ", 1)[0].rstrip(":,")
-        return {
-            "Done": "bold green",
-            "Diverged": "bold yellow",
-            "Stopped": "bold yellow",
-            "Failed": "bold red",
-            "Training": "bold cyan",
-            "Grid": "bold cyan",
-        }.get(word, "")
 
     def set_device(self, device: str) -> None:
         """Show the device a run reported (CPU or the GPU's name)."""
