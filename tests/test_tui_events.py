@@ -29,13 +29,13 @@ async def test_a_flood_of_queued_batch_progress_reaches_the_views_as_its_latest(
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.busy and app.runs["run1"].history)
         handled: list[Event] = []
-        follow = app.handle_event
+        follow = app.run_control.handle_event
 
         def counting(event: Event) -> None:
             handled.append(event)
             follow(event)
 
-        app.handle_event = counting  # type: ignore[method-assign]
+        app.run_control.handle_event = counting  # type: ignore[method-assign]
         epoch = EpochEnded(epoch=2, epochs=4, metrics={"loss": 0.9}, seconds=0.5)
         floods = [[BatchProgress(epoch=e, batch=b, batches=50) for b in range(50)] for e in (2, 3)]
         for event in [*floods[0], epoch, *floods[1]]:
