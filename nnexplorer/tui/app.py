@@ -25,6 +25,7 @@ from nnexplorer.core.spec import (
     save_preset,
 )
 from nnexplorer.core.spec.paths import canonical_key
+from nnexplorer.tui.commands import PALETTE, PANE_KEYS, availability
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, LayersEdited
 from nnexplorer.tui.protocols import StartRun
@@ -32,15 +33,12 @@ from nnexplorer.tui.run_flow import RUN_GROUP, RunController
 from nnexplorer.tui.screens.code_view import CodeScreen
 from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog, preset_choices
 from nnexplorer.tui.screens.help import HelpScreen
-from nnexplorer.tui.screens.main import EDITOR_PANES, VIEW_PANES, MainScreen
+from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
 from nnexplorer.tui.session import RunView
 from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.results_table import ResultsTable
 
-# actions of the main screen, off while a dialog or help page is on top (its own keys apply)
-MAIN_ONLY = {"help", "save_as", "open", "code", "runs", "switch_side", "pane", "log_scale"}
-PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
 QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
 
 
@@ -84,7 +82,8 @@ class NNExplorerApp(App[int]):
         self._quitting = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in MAIN_ONLY and len(self.screen_stack) > 1)
+        on_main = len(self.screen_stack) == 1
+        return availability(action, on_main=on_main, busy=self.run_control.busy)
 
     def get_default_screen(self) -> Screen:
         self._main = MainScreen(id="main")
@@ -127,6 +126,8 @@ class NNExplorerApp(App[int]):
     def resume_last(self) -> None:
         """Resume the most recent interrupted grid search (this session's, else on disk)."""
         self.run_control.resume_last()
+
+    action_resume_last = resume_last
 
     def on_engine_event(self, message: EngineEvent) -> None:
         self.run_control.handle_event(message.event)
@@ -375,32 +376,14 @@ class NNExplorerApp(App[int]):
         self.notify(f"Applied {shown}", title="Best candidate")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, then ours that can run now (from ``screen``)."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Train (F5)", "Train the edited experiment", self.action_train)
-        yield SystemCommand("Grid search (F6)", "Search the Grid pane's values", self.action_grid)
-        yield SystemCommand("Stop (F7)", "Stop the running train or search", self.action_stop)
-        yield SystemCommand(
-            "Apply best", "Copy the best grid candidate into the editors", self.action_apply_best
-        )
-        yield SystemCommand(
-            "Resume grid search", "Continue the last interrupted search", self.resume_last
-        )
-        yield SystemCommand(
-            "Save preset as (ctrl+s)", "Write the experiment to a TOML file", self.action_save_as
-        )
-        yield SystemCommand("Open preset (ctrl+o)", "Load a preset file", self.action_open)
-        yield SystemCommand("Keras code (ctrl+e)", "The equivalent Keras script", self.action_code)
-        yield SystemCommand("Past runs (F3)", "Browse, reopen or resume runs", self.action_runs)
-        yield SystemCommand("Help (F1)", "The concept behind the focused pane", self.action_help)
-        yield SystemCommand(
-            "Log scale (ctrl+l)", "Toggle the loss chart's log scale", self.action_log_scale
-        )
-        for key, pane in PANE_KEYS.items():
-            yield SystemCommand(
-                f"Show {pane} pane ({key})",
-                f"Bring the {pane} pane into view",
-                partial(self.action_pane, pane),
-            )
+        on_main = screen is self.main
+        for command in PALETTE:
+            if availability(command.name, on_main=on_main, busy=self.run_control.busy):
+                yield SystemCommand(
+                    command.title, command.help, partial(self.run_action, command.action)
+                )
 
     def on_unmount(self) -> None:
         # the thread following a run would otherwise wait on a worker that outlives the app
