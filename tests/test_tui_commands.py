@@ -18,6 +18,13 @@ def palette(app: NNExplorerApp) -> set[str]:
     return {command.title for command in app.get_system_commands(app.screen)}
 
 
+async def notified(pilot, app: NNExplorerApp) -> None:
+    """Wait until every notification posted so far has arrived (they come as messages)."""
+    marker = f"marker {len(app._notifications)}"
+    app.notify(marker)
+    await wait_for(pilot, lambda: marker in notes(app))
+
+
 def footer_key_disabled(app: NNExplorerApp, key: str) -> bool:
     found = [k for k in app.main.query(FooterKey) if k.key == key]
     assert found, f"{key} is not in the footer"
@@ -56,7 +63,7 @@ async def test_keys_and_palette_offer_only_what_can_run_now(tiny_spec):
         assert footer_key_disabled(app, "f7") and not footer_key_disabled(app, "f5")
         assert "Stop (F7)" not in palette(app) and palette(app) >= RUN_STARTERS
         await pilot.press("f7")  # dimmed: nothing to stop, nothing happens
-        await pilot.pause()
+        await notified(pilot, app)
         assert "Nothing is running" not in notes(app)
         # a palette command runs its action (the palette calls it once it has closed)
         train = next(c for c in app.get_system_commands(app.main) if c.title == "Train (F5)")
@@ -67,7 +74,7 @@ async def test_keys_and_palette_offer_only_what_can_run_now(tiny_spec):
         assert not footer_key_disabled(app, "f7")
         assert "Stop (F7)" in palette(app) and not RUN_STARTERS & palette(app)
         await pilot.press("f5", "f6")  # dimmed while the run is active
-        await pilot.pause()
+        await notified(pilot, app)
         assert len(runner.calls) == 1 and "A run is active" not in notes(app)
         # above a dialog: the run's commands still, the main screen's ones not
         await pilot.press("f1")
