@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -14,6 +15,14 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 def _private_runs(tmp_path, monkeypatch):
     """Every test writes runs under its own temporary folder, never ./runs."""
     monkeypatch.setenv("NNEXPLORER_RUNS", str(tmp_path / "runs"))
+
+
+@pytest.fixture(autouse=True)
+def _lasting_notifications(monkeypatch):
+    """The explorer's toasts last 5 s; on a loaded machine a test may read them later than that."""
+    explorer = sys.modules.get("nnexplorer.tui.app")
+    if explorer is not None:
+        monkeypatch.setattr(explorer.NNExplorerApp, "NOTIFICATION_TIMEOUT", 600)
 
 
 @pytest.fixture

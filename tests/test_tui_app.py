@@ -348,8 +348,8 @@ async def test_past_runs_show_curves_and_reopen_a_preset(tiny_spec_data, tmp_pat
         chart = app.screen.query_one("#past-loss", MetricChart)
         assert chart.series[0].ys == [2.0, 1.0, 2 / 3]
         await pilot.press("r")  # a finished train run cannot be resumed
-        await pilot.pause()
-        assert isinstance(app.screen, RunsScreen) and "Only an interrupted grid" in notes(app)
+        await wait_for(pilot, lambda: "Only an interrupted grid" in notes(app))
+        assert isinstance(app.screen, RunsScreen)
         await pilot.press("o")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.draft.spec() == old

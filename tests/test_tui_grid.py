@@ -81,17 +81,16 @@ async def test_runs_are_refused_without_grid_values_or_with_an_invalid_field(tin
     app = make_app(tiny_spec, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f6")
-        await pilot.pause()
+        # (notifications arrive as messages: wait for them rather than for one pause)
+        await wait_for(pilot, lambda: "Nothing to search" in notes(app))
         assert runner.calls == []
-        assert "Nothing to search" in notes(app)
         assert app.main.query_one("#editors", TabbedContent).active == "grid"
         # F5 refuses an invalid draft with its first problem and shows where it is
         app.draft.apply("fit.epochs", 0)
         app.revalidate()
         await pilot.press("f5")
-        await pilot.pause()
+        await wait_for(pilot, lambda: "fit.epochs" in notes(app))
         assert runner.calls == []
-        assert "fit.epochs" in notes(app)
         assert "Cannot train: fit.epochs" in log_text(app)
         assert app.main.query_one("#editors", TabbedContent).active == "training"
         assert "fit.epochs" in app.main.query_one(StatusBar).problem

@@ -6,10 +6,9 @@ frame appears long before a run loads it (in its own process, through ``core.run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -26,25 +25,24 @@ from nnexplorer.core.spec import (
     save_preset,
 )
 from nnexplorer.core.spec.paths import canonical_key
+from nnexplorer.tui.commands import PALETTE, PANE_KEYS, availability
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, LayersEdited
-from nnexplorer.tui.run_flow import RunFlow
+from nnexplorer.tui.protocols import StartRun
+from nnexplorer.tui.run_flow import RUN_GROUP, RunController
 from nnexplorer.tui.screens.code_view import CodeScreen
 from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog, preset_choices
 from nnexplorer.tui.screens.help import HelpScreen
-from nnexplorer.tui.screens.main import EDITOR_PANES, VIEW_PANES, MainScreen
+from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
-from nnexplorer.tui.widgets.log_panel import LogPanel
-from nnexplorer.tui.widgets.metric_chart import MetricChart
-from nnexplorer.tui.widgets.status_bar import StatusBar
+from nnexplorer.tui.session import RunView
+from nnexplorer.tui.widgets.heatmap import Heatmap
+from nnexplorer.tui.widgets.results_table import ResultsTable
 
-RunnerFactory = Callable[..., Any]
-# actions of the main screen, off while a dialog or help page is on top (its own keys apply)
-MAIN_ONLY = {"help", "save_as", "open", "code", "runs", "switch_side", "pane", "log_scale"}
-PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
+QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
 
 
-class NNExplorerApp(RunFlow, App[int]):
+class NNExplorerApp(App[int]):
     """Build, train, compare and tune feed-forward networks from the terminal."""
 
     CSS_PATH = "app.tcss"
@@ -72,7 +70,7 @@ class NNExplorerApp(RunFlow, App[int]):
         self,
         spec: ExperimentSpec | None = None,
         preset_path: str | Path | None = None,
-        runner_factory: RunnerFactory | None = None,
+        runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
     ) -> None:
         super().__init__()
@@ -80,10 +78,12 @@ class NNExplorerApp(RunFlow, App[int]):
             spec = load_preset(preset_path or DEFAULT_PRESET)
         self.draft = Draft(spec.to_dict())
         self.preset_path = Path(preset_path) if preset_path else None
-        self.init_runs(runner_factory, runs_root)
+        self.run_control = RunController(self, runner_factory, runs_root)
+        self._quitting = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in MAIN_ONLY and len(self.screen_stack) > 1)
+        on_main = len(self.screen_stack) == 1
+        return availability(action, on_main=on_main, busy=self.run_control.busy)
 
     def get_default_screen(self) -> Screen:
         self._main = MainScreen(id="main")
@@ -94,13 +94,67 @@ class NNExplorerApp(RunFlow, App[int]):
         """The main screen (whatever is pushed above it)."""
         return self._main
 
+    # ------------------------------------------------------------------ runs
+
+    @property
+    def busy(self) -> bool:
+        """True while a run is active."""
+        return self.run_control.busy
+
+    @property
+    def runs(self) -> dict[str, RunView]:
+        """The runs of this session, by key (``run1``, ``run2``, ...)."""
+        return self.run_control.runs
+
+    @property
+    def shown(self) -> tuple[str, int | None] | None:
+        """The run (and grid candidate) on the charts."""
+        return self.run_control.shown
+
+    def action_train(self) -> None:
+        """Train the edited experiment (F5)."""
+        self.run_control.start("train")
+
+    def action_grid(self) -> None:
+        """Grid-search the values of the Grid pane (F6)."""
+        self.run_control.start("grid")
+
+    def action_stop(self) -> None:
+        """Stop the active run (F7); a second F7 kills its worker at once."""
+        self.run_control.stop()
+
+    def resume_last(self) -> None:
+        """Resume the most recent interrupted grid search (this session's, else on disk)."""
+        self.run_control.resume_last()
+
+    action_resume_last = resume_last
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        self.run_control.handle_event(message.event)
+        self._exit_if_quitting()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        ended = event.state in (WorkerState.ERROR, WorkerState.SUCCESS)
+        if event.worker.group == RUN_GROUP and ended:
+            self.run_control.worker_ended(event.worker)
+            self._exit_if_quitting()
+
+    def on_results_table_run_chosen(self, message: ResultsTable.RunChosen) -> None:
+        self.run_control.show_run(message.key)
+
+    def on_results_table_candidate_chosen(self, message: ResultsTable.CandidateChosen) -> None:
+        self.run_control.show_candidate(message.run_key, message.index)
+
+    def on_heatmap_apply_best(self, message: Heatmap.ApplyBest) -> None:
+        self.action_apply_best()
+
     def on_main_screen_ready(self) -> None:
         self._set_subtitle()
         self.reload_editors()
         name = self.draft.data.get("experiment", {}).get("name", "")
         opened = f"Opened {self.preset_path}" if self.preset_path else f"Editing {name}"
         self.log_line(f"{opened}. F5 trains, F6 searches the grid, F1 explains the pane.")
-        self.show_run_on_charts()
+        self.run_control.show_run_on_charts()
 
     # ------------------------------------------------------------------ draft and editors
 
@@ -115,7 +169,7 @@ class NNExplorerApp(RunFlow, App[int]):
         problems = self.draft.problems()
         for editor in self.main.editors():
             editor.show_problems(problems)
-        self.main.query_one(StatusBar).set_problem(self.draft.first_problem())
+        self.main.status_bar.set_problem(self.draft.first_problem())
         return problems
 
     def on_main_screen_editor_mounted(self, message: MainScreen.EditorMounted) -> None:
@@ -145,10 +199,7 @@ class NNExplorerApp(RunFlow, App[int]):
         """Save the edited experiment as a preset file."""
         spec = self.draft.spec()
         if spec is None:
-            self.error(
-                "Cannot save yet",
-                [f"fix this first: {self.draft.first_problem()}"],
-            )
+            self.error("Cannot save yet", [f"fix this first: {self.draft.first_problem()}"])
             return
         name = self.preset_path or Path(f"{spec.experiment.name}.toml")
         if name.resolve().parent == bundled_dir().resolve():
@@ -190,17 +241,16 @@ class NNExplorerApp(RunFlow, App[int]):
             PathDialog("Open a preset", "", action="Open", choices=choices), self.open_preset
         )
 
-    def open_preset(self, path: str | Path | None) -> bool:
+    def open_preset(self, path: str | Path | None) -> None:
         """Load ``path`` into the editors; on errors show them and keep the current state."""
         if not path:
-            return False
+            return
         try:
             spec = load_preset(path)
         except SpecError as exc:
             self.error(f"Cannot open {path}", exc.lines())
-            return False
+            return
         self.load_spec(spec, Path(path))
-        return True
 
     def load_spec(self, spec: ExperimentSpec, path: Path | None) -> None:
         """Replace the draft with ``spec``."""
@@ -244,14 +294,14 @@ class NNExplorerApp(RunFlow, App[int]):
         """Browse past runs: curves, reopen a preset, resume a search."""
         from nnexplorer.core.runs import list_runs
 
-        self.push_screen(RunsScreen(list_runs(self.runs_root)), self._run_chosen)
+        self.push_screen(RunsScreen(list_runs(self.run_control.runs_root)), self._run_chosen)
 
     def _run_chosen(self, choice: tuple[str, Path] | None) -> None:
         if choice is None:
             return
         what, run_dir = choice
         if what == "resume":
-            self.resume(run_dir)
+            self.run_control.resume(run_dir)
             return
         from nnexplorer.core.runs import load_run
 
@@ -272,7 +322,7 @@ class NNExplorerApp(RunFlow, App[int]):
 
     def action_log_scale(self) -> None:
         """Toggle the log scale of the loss chart."""
-        self.main.query_one("#loss-chart", MetricChart).action_toggle_log()
+        self.main.loss_chart.action_toggle_log()
 
     async def action_quit(self) -> None:
         """Quit; asks first while a run is active."""
@@ -290,13 +340,27 @@ class NNExplorerApp(RunFlow, App[int]):
             ConfirmDialog("A run is active. Stop it and quit?", "Stop and quit", "Stay"), answer
         )
 
+    def stop_and_exit(self) -> None:
+        """Stop the active run, then quit when it has ended (or after a grace period)."""
+        self._quitting = True
+        self.run_control.stop()
+        self.set_timer(QUIT_GRACE, self._kill_and_exit)
+
+    def _kill_and_exit(self) -> None:
+        self.run_control.kill_active()
+        self.exit(0)
+
+    def _exit_if_quitting(self) -> None:
+        if self._quitting and not self.run_control.busy:
+            self.exit(0)
+
     def log_line(self, message: str, level: str = "info") -> None:
         """Add a line to the log pane."""
-        self.main.query_one(LogPanel).add(message, level)
+        self.main.log_panel.add(message, level)
 
-    def apply_best(self) -> None:
+    def action_apply_best(self) -> None:
         """Copy the best grid candidate's values into the draft and the editors."""
-        run = self.latest_grid()
+        run = self.run_control.latest_grid()
         params = run.best_candidate_params() if run else None
         if not params:
             self.notify("No finished grid candidate to apply yet.", severity="warning")
@@ -312,49 +376,24 @@ class NNExplorerApp(RunFlow, App[int]):
         self.notify(f"Applied {shown}", title="Best candidate")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, then ours that can run now (from ``screen``)."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Train (F5)", "Train the edited experiment", self.action_train)
-        yield SystemCommand("Grid search (F6)", "Search the Grid pane's values", self.action_grid)
-        yield SystemCommand("Stop (F7)", "Stop the running train or search", self.action_stop)
-        yield SystemCommand(
-            "Apply best", "Copy the best grid candidate into the editors", self.apply_best
-        )
-        yield SystemCommand(
-            "Resume grid search", "Continue the last interrupted search", self.resume_last
-        )
-        yield SystemCommand(
-            "Save preset as (ctrl+s)", "Write the experiment to a TOML file", self.action_save_as
-        )
-        yield SystemCommand("Open preset (ctrl+o)", "Load a preset file", self.action_open)
-        yield SystemCommand("Keras code (ctrl+e)", "The equivalent Keras script", self.action_code)
-        yield SystemCommand("Past runs (F3)", "Browse, reopen or resume runs", self.action_runs)
-        yield SystemCommand("Help (F1)", "The concept behind the focused pane", self.action_help)
-        yield SystemCommand(
-            "Log scale (ctrl+l)", "Toggle the loss chart's log scale", self.action_log_scale
-        )
-        for key, pane in PANE_KEYS.items():
-            yield SystemCommand(
-                f"Show {pane} pane ({key})",
-                f"Bring the {pane} pane into view",
-                partial(self.action_pane, pane),
-            )
+        on_main = screen is self.main
+        for command in PALETTE:
+            if availability(command.name, on_main=on_main, busy=self.run_control.busy):
+                yield SystemCommand(
+                    command.title, command.help, partial(self.run_action, command.action)
+                )
 
     def on_unmount(self) -> None:
         # the thread following a run would otherwise wait on a worker that outlives the app
-        self.kill_active()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "run" and event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
-            self.worker_ended(event.worker)
-
-    def on_engine_event(self, message: EngineEvent) -> None:
-        self.handle_event(message.event)
+        self.run_control.kill_active()
 
 
 def make_app(
     spec: ExperimentSpec | None = None,
     preset_path: str | Path | None = None,
-    runner_factory: RunnerFactory | None = None,
+    runner_factory: StartRun | None = None,
     runs_root: str | Path | None = None,
 ) -> NNExplorerApp:
     """The explorer for ``spec`` (default: the bundled digits preset).

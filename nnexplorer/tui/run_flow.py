@@ -1,19 +1,19 @@
-"""Starting, following and stopping runs: the part of the app that talks to ``core.runner``.
+"""The runs of a session: start one, follow its events, stop it, and feed the views.
 
-A thread worker iterates the run handle's events and posts each one as an
-:class:`~nnexplorer.tui.messages.EngineEvent`; epoch events always go through, batch progress
-is thinned out. Everything else here runs on the UI thread. A run that raises, or a worker that
-ends without a run_finished, is reported once through ``Worker.StateChanged``.
+:class:`RunController` is owned by the app and talks to it through :class:`RunHost`, the small
+surface it needs (the draft, the main screen, notifications, the log and a thread worker).
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError
@@ -28,15 +28,13 @@ from nnexplorer.core.events import (
 )
 from nnexplorer.core.formatting import fmt_number
 from nnexplorer.core.spec import ExperimentSpec
+from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent
+from nnexplorer.tui.protocols import RunControl, RunMode, StartRun
+from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.session import RunView, settings_text
-from nnexplorer.tui.widgets.heatmap import Heatmap
-from nnexplorer.tui.widgets.metric_chart import MetricChart
-from nnexplorer.tui.widgets.results_table import ResultsTable
-from nnexplorer.tui.widgets.status_bar import StatusBar
 
-BATCH_INTERVAL = 0.2  # seconds between two batch-progress updates of the status bar
-QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
+RUN_GROUP = "run"  # the worker group of the threads that follow a run
 PANE_OF_SECTION = {
     "experiment": "training",
     "data": "data",
@@ -54,25 +52,65 @@ def pane_of(path: str) -> str:
     return PANE_OF_SECTION.get(head, "data")
 
 
-def _start_run(spec: ExperimentSpec, **kwargs: Any) -> Any:
+def _start_run(
+    spec: ExperimentSpec, *, mode: RunMode, runs_root: Path | None, resume: Path | None
+) -> RunControl:
     from nnexplorer.core.runner import start_run
 
-    return start_run(spec, **kwargs)
+    return start_run(spec, mode=mode, runs_root=runs_root, resume=resume)
 
 
-class RunFlow:
-    """Mixed into the app: runs of the session, the live worker, and the views they feed."""
+class RunHost(Protocol):
+    """What the run controller needs from the app it works for."""
 
-    def init_runs(self, runner_factory: Any, runs_root: str | Path | None) -> None:
-        self._runner_factory = runner_factory or _start_run
+    draft: Draft
+
+    @property
+    def main(self) -> MainScreen: ...
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information"
+    ) -> None: ...
+
+    def log_line(self, message: str, level: str = "info") -> None: ...
+
+    def error(self, title: str, lines: list[str]) -> None: ...
+
+    def run_worker(
+        self,
+        work: Callable[[], None],
+        name: str | None = "",
+        group: str = "default",
+        description: str = "",
+        exit_on_error: bool = True,
+        start: bool = True,
+        exclusive: bool = False,
+        thread: bool = False,
+    ) -> Worker[None]: ...
+
+    def post_message(self, message: Message) -> bool: ...
+
+    def refresh_bindings(self) -> None: ...
+
+
+class RunController:
+    """The runs of this session, the live one's worker, and the views they feed."""
+
+    def __init__(
+        self,
+        host: RunHost,
+        runner_factory: StartRun | None = None,
+        runs_root: str | Path | None = None,
+    ) -> None:
+        self._host = host
+        self._start_run: StartRun = runner_factory or _start_run
         self.runs_root = Path(runs_root) if runs_root else None
         self.runs: dict[str, RunView] = {}
         self.active_key: str | None = None
         self.shown: tuple[str, int | None] | None = None
-        self._handle: Any = None
+        self._handle: RunControl | None = None
         self._handle_lock = threading.Lock()
         self._stop_requested = False
-        self._quitting = False
 
     @property
     def busy(self) -> bool:
@@ -86,34 +124,27 @@ class RunFlow:
 
     # ------------------------------------------------------------------ starting
 
-    def action_train(self) -> None:
-        """Train the edited experiment (F5)."""
-        self.start("train")
-
-    def action_grid(self) -> None:
-        """Grid-search the values of the Grid pane (F6)."""
-        self.start("grid")
-
     def start(
-        self, mode: str, resume: Path | None = None, spec: ExperimentSpec | None = None
+        self, mode: RunMode, resume: Path | None = None, spec: ExperimentSpec | None = None
     ) -> RunView | None:
         """Start a run of ``spec`` (default: the draft); refuses while the draft is invalid."""
+        host = self._host
         verb = "train" if mode == "train" else "search"
         if self.busy:
-            self.notify("A run is active: F7 stops it.", severity="warning")
+            host.notify("A run is active: F7 stops it.", severity="warning")
             return None
         if spec is None:
-            spec = self.draft.spec()
+            spec = host.draft.spec()
             if spec is None:
-                problem = self.draft.first_problem() or "the experiment is invalid"
-                self.notify(problem, title=f"Cannot {verb} yet", severity="error")
-                self.log_line(f"Cannot {verb}: {problem}", "error")
-                self.main.show_pane(pane_of(problem))
+                problem = host.draft.first_problem() or "the experiment is invalid"
+                host.notify(problem, title=f"Cannot {verb} yet", severity="error")
+                host.log_line(f"Cannot {verb}: {problem}", "error")
+                host.main.show_pane(pane_of(problem))
                 return None
         if mode == "grid" and (spec.grid is None or not spec.grid.params):
             message = "The Grid pane lists no values to search: add a parameter first."
-            self.notify(message, title="Nothing to search", severity="warning")
-            self.main.show_pane("grid")
+            host.notify(message, title="Nothing to search", severity="warning")
+            host.main.show_pane("grid")
             return None
         run = RunView(
             key=f"run{len(self.runs) + 1}",
@@ -127,30 +158,31 @@ class RunFlow:
         self.active_key = run.key
         self.shown = (run.key, None)
         self._stop_requested = False
+        host.refresh_bindings()
         self._refresh(run, None)
         self.show_run_on_charts()
         start = "Resuming the grid search" if resume else f"Starting a {mode} run"
-        self.log_line(f"{start}: {run.name} ({run.settings}).")
+        host.log_line(f"{start}: {run.name} ({run.settings}).")
         work = partial(self._follow, run, spec, mode, resume)
-        self.run_worker(work, name=run.key, group="run", thread=True, exit_on_error=False)
+        host.run_worker(work, name=run.key, group=RUN_GROUP, thread=True, exit_on_error=False)
         return run
 
-    def _follow(self, run: RunView, spec: ExperimentSpec, mode: str, resume: Path | None) -> None:
-        """Thread worker: iterate the handle's events and post them to the UI."""
-        handle = self._runner_factory(spec, mode=mode, runs_root=self.runs_root, resume=resume)
+    def _follow(
+        self, run: RunView, spec: ExperimentSpec, mode: RunMode, resume: Path | None
+    ) -> None:
+        """Thread worker: iterate the handle's events and post them to the UI.
+
+        Every event is posted; queued batch-progress messages coalesce on the UI side
+        (:meth:`EngineEvent.can_replace`), so the thread never decides what to drop.
+        """
+        handle = self._start_run(spec, mode=mode, runs_root=self.runs_root, resume=resume)
         with self._handle_lock:
             self._handle = handle
-            run.run_dir = str(getattr(handle, "run_dir", "") or run.run_dir)
+            run.run_dir = str(handle.run_dir)
             if self._stop_requested:
                 handle.stop()
-        last_batch = 0.0
         for event in handle.events():
-            if isinstance(event, BatchProgress):
-                now = time.monotonic()
-                if now - last_batch < BATCH_INTERVAL:
-                    continue
-                last_batch = now
-            self.post_message(EngineEvent(event))
+            self._host.post_message(EngineEvent(event))
 
     # ------------------------------------------------------------------ following
 
@@ -159,52 +191,53 @@ class RunFlow:
         run = self.active_run
         if run is None:
             return
+        host = self._host
         run.apply(event)
         if isinstance(event, RunStarted):
-            self.main.query_one(StatusBar).set_device(event.device)
+            host.main.status_bar.set_device(event.device)
             params = f", {event.n_params:,} parameters" if event.n_params else ""
-            self.log_line(f"Run {event.run_id} started on {event.device}{params}.")
+            host.log_line(f"Run {event.run_id} started on {event.device}{params}.")
         elif isinstance(event, LogEvent):
-            self.log_line(event.message, event.level)
+            host.log_line(event.message, event.level)
         elif isinstance(event, CandidateFinished):
             cand = run.candidates.get(event.candidate)
             if event.status != "completed" and cand is not None:
                 reason = f": {event.reason}" if event.reason else ""
-                self.log_line(f"Candidate #{event.candidate + 1} {event.status}{reason}", "warning")
+                host.log_line(f"Candidate #{event.candidate + 1} {event.status}{reason}", "warning")
         elif isinstance(event, RunFinished):
             self.finish(run)
             return
         self._refresh(run, event)
 
     def _refresh(self, run: RunView, event: Event | None) -> None:
-        main = self.main
-        main.query_one(StatusBar).set_state(run.state_line())
+        main = self._host.main
+        main.status_bar.set_state(run.state_line())
         if isinstance(event, BatchProgress):
             return
-        main.query_one(ResultsTable).update_run(run)
+        main.results.update_run(run)
         if run.mode == "grid" and not isinstance(event, EpochEnded):
-            main.query_one(Heatmap).show_run(run)
+            main.heatmap.show_run(run)
         shown_here = self.shown is not None and self.shown[0] == run.key
         if isinstance(event, EpochEnded | CandidateFinished) and shown_here:
             self.show_run_on_charts()
 
     def finish(self, run: RunView) -> None:
         """The active run ended: update every view, notify and log how it ended."""
+        host = self._host
         self.active_key = None
         with self._handle_lock:
             self._handle = None
+        host.refresh_bindings()
         self._refresh(run, None)
         self.show_run_on_charts()
         if run.mode == "grid":
-            self.main.query_one(Heatmap).show_run(run)
+            host.main.heatmap.show_run(run)
         title, text, level = self._outcome(run)
-        self.notify(text, title=title, severity=level)
+        host.notify(text, title=title, severity=level)
         for line in text.splitlines() or [text]:
-            self.log_line(line, {"information": "info"}.get(level, level))
-        if self._quitting:
-            self.exit(0)
+            host.log_line(line, {"information": "info"}.get(level, level))
 
-    def _outcome(self, run: RunView) -> tuple[str, str, Any]:
+    def _outcome(self, run: RunView) -> tuple[str, str, SeverityLevel]:
         detail = run.message.strip()
         if run.status == "completed":
             tests = ", ".join(f"{k} {fmt_number(v)}" for k, v in run.test_metrics.items())
@@ -222,7 +255,7 @@ class RunFlow:
             return "Stopped", f"{run.name}: stopped. {detail}".strip(), "warning"
         return "Failed", f"{run.name} failed: {detail or 'no reason given'}", "error"
 
-    def worker_ended(self, worker: Worker) -> None:
+    def worker_ended(self, worker: Worker[None]) -> None:
         """The thread worker is done: report a run it left unfinished as failed."""
         run = self.runs.get(worker.name)
         if run is None or not run.running:
@@ -232,9 +265,7 @@ class RunFlow:
             message = (
                 str(error) if isinstance(error, NnxError) else f"{type(error).__name__}: {error}"
             )
-            with self._handle_lock:
-                if self._handle is not None:
-                    self._handle.kill()
+            self.kill_active()
         else:
             message = "the worker ended without reporting how the run finished"
         run.apply(RunFinished(status="failed", message=message))
@@ -243,11 +274,12 @@ class RunFlow:
 
     # ------------------------------------------------------------------ stopping
 
-    def action_stop(self) -> None:
-        """Stop the active run (F7); a second F7 kills its worker at once."""
+    def stop(self) -> None:
+        """Stop the active run; asked again, kill its worker at once."""
+        host = self._host
         run = self.active_run
         if run is None:
-            self.notify("Nothing is running.")
+            host.notify("Nothing is running.")
             return
         with self._handle_lock:
             again = self._stop_requested
@@ -255,25 +287,13 @@ class RunFlow:
             if self._handle is not None:
                 (self._handle.kill if again else self._handle.stop)()
         if again:
-            self.log_line("Killing the worker process.", "warning")
+            host.log_line("Killing the worker process.", "warning")
             return
-        self.main.query_one(StatusBar).set_state(
-            "Stopping after the current batch (F7 again kills)"
-        )
-        self.log_line(f"Stopping {run.name}...")
-
-    def stop_and_exit(self) -> None:
-        """Stop the active run, then quit when it has ended (or after a grace period)."""
-        self._quitting = True
-        self.action_stop()
-        self.set_timer(QUIT_GRACE, self._kill_and_exit)
-
-    def _kill_and_exit(self) -> None:
-        self.kill_active()
-        self.exit(0)
+        host.main.status_bar.set_state("Stopping after the current batch (F7 again kills)")
+        host.log_line(f"Stopping {run.name}...")
 
     def kill_active(self) -> None:
-        """Kill the worker process of the active run, if any (the app is going away)."""
+        """Kill the worker process of the active run, if any."""
         with self._handle_lock:
             if self._handle is not None:
                 self._handle.kill()
@@ -289,25 +309,24 @@ class RunFlow:
         previous = next(
             (self.runs[k] for k in reversed(before) if self.runs[k].mode == "train"), None
         )
-        for chart in self.main.query(MetricChart):
+        for chart in self._host.main.charts:
             chart.show_run(run, previous, candidate)
 
-    def on_results_table_run_chosen(self, message: ResultsTable.RunChosen) -> None:
-        run = self.runs.get(message.key)
+    def show_run(self, key: str) -> None:
+        """Draw the run ``key`` on the charts (a grid: its candidates and heatmap too)."""
+        run = self.runs.get(key)
         if run is None:
             return
         self.shown = (run.key, None)
         self.show_run_on_charts()
         if run.mode == "grid":
-            self.main.query_one(ResultsTable).show_candidates(run)
-            self.main.query_one(Heatmap).show_run(run)
+            self._host.main.results.show_candidates(run)
+            self._host.main.heatmap.show_run(run)
 
-    def on_heatmap_apply_best(self, message: Heatmap.ApplyBest) -> None:
-        self.apply_best()
-
-    def on_results_table_candidate_chosen(self, message: ResultsTable.CandidateChosen) -> None:
-        if message.run_key in self.runs:
-            self.shown = (message.run_key, message.index)
+    def show_candidate(self, key: str, index: int) -> None:
+        """Draw the folds of candidate ``index`` of the grid run ``key``."""
+        if key in self.runs:
+            self.shown = (key, index)
             self.show_run_on_charts()
 
     def latest_grid(self) -> RunView | None:
@@ -324,7 +343,7 @@ class RunFlow:
         try:
             record = load_run(run_dir)
         except NnxError as exc:
-            self.error("Cannot resume that run", exc.lines())
+            self._host.error("Cannot resume that run", exc.lines())
             return None
         return self.start("grid", resume=Path(run_dir), spec=record.spec)
 
@@ -340,4 +359,4 @@ class RunFlow:
             if info.mode == "grid" and info.status in ("cancelled", "failed", "unfinished"):
                 self.resume(Path(info.run_dir))
                 return
-        self.notify("No interrupted grid search to resume.", severity="warning")
+        self._host.notify("No interrupted grid search to resume.", severity="warning")

@@ -7,16 +7,18 @@ shown (the Layers pane right after the first frame), which keeps the first frame
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from nnexplorer.tui.protocols import EditorPane
 from nnexplorer.tui.widgets.data_form import DataForm
 from nnexplorer.tui.widgets.grid_editor import GridEditor
 from nnexplorer.tui.widgets.heatmap import Heatmap
@@ -29,7 +31,8 @@ from nnexplorer.tui.widgets.training_form import TrainingForm
 
 MIN_SIZE = (80, 24)
 FIRST_EDITOR = "layers"
-EDITOR_WIDGETS: dict[str, tuple[type[Widget], str]] = {
+EditorWidget = DataForm | LayerStack | TrainingForm | GridEditor
+EDITOR_WIDGETS: dict[str, tuple[type[EditorWidget], str]] = {
     "data": (DataForm, "data-form"),
     "layers": (LayerStack, "layer-stack"),
     "training": (TrainingForm, "training-form"),
@@ -62,39 +65,82 @@ class MainScreen(Screen[None]):
                     yield TabPane(PANE_TITLES[pane], id=pane)
             with Vertical(id="views"):
                 with Horizontal(id="charts"):
-                    yield MetricChart("loss", id="loss-chart")
-                    yield MetricChart("metric", id="metric-chart")
+                    yield self._loss_chart
+                    yield self._metric_chart
                 with TabbedContent(id="view-tabs"):
                     with TabPane("Results", id="results"):
-                        yield ResultsTable(id="results-table")
+                        yield self._results
                     with TabPane("Heatmap", id="heatmap"):
-                        yield Heatmap(id="heatmap-view")
+                        yield self._heatmap
                     with TabPane("Log", id="log"):
-                        yield LogPanel(id="log-panel")
+                        yield self._log_panel
         yield Static("", id="too-small")
-        yield StatusBar(id="status-bar")
+        yield self._status_bar
         yield Footer(compact=True, show_command_palette=False)
 
+    @dataclass
     class Ready(Message):
         """The screen is mounted: the app may load the experiment into the editors."""
 
+    @dataclass
     class EditorMounted(Message):
         """An editor pane was built on first show: the app loads the experiment into it."""
 
-        def __init__(self, editor: Any) -> None:
-            super().__init__()
-            self.editor = editor
+        editor: EditorPane
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._editors: dict[str, Widget] = {}
-        self._ready: list[Widget] = []
+        self._editors: dict[str, EditorWidget] = {}
+        self._ready: list[EditorWidget] = []
         self._focus_wanted: str | None = None
+        self._loss_chart = MetricChart("loss", id="loss-chart")
+        self._metric_chart = MetricChart("metric", id="metric-chart")
+        self._results = ResultsTable(id="results-table")
+        self._heatmap = Heatmap(id="heatmap-view")
+        self._log_panel = LogPanel(id="log-panel")
+        self._status_bar = StatusBar(id="status-bar")
 
-    def _new_editor(self, pane: str) -> Widget:
+    def _new_editor(self, pane: str) -> EditorWidget:
         cls, widget_id = EDITOR_WIDGETS[pane]
         editor = self._editors[pane] = cls(id=widget_id)
         return editor
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def loss_chart(self) -> MetricChart:
+        """The chart of the loss and the validation loss."""
+        return self._loss_chart
+
+    @property
+    def metric_chart(self) -> MetricChart:
+        """The chart of the metric (accuracy, mae, ...) and its validation twin."""
+        return self._metric_chart
+
+    @property
+    def charts(self) -> tuple[MetricChart, MetricChart]:
+        """Both charts: loss, then metric."""
+        return self._loss_chart, self._metric_chart
+
+    @property
+    def results(self) -> ResultsTable:
+        """The session's runs and the candidates of the grid run on show."""
+        return self._results
+
+    @property
+    def heatmap(self) -> Heatmap:
+        """The grid-search heatmap."""
+        return self._heatmap
+
+    @property
+    def log_panel(self) -> LogPanel:
+        """The log pane (``log`` is Textual's own logger on every node)."""
+        return self._log_panel
+
+    @property
+    def status_bar(self) -> StatusBar:
+        """The status line at the bottom."""
+        return self._status_bar
 
     def on_mount(self) -> None:
         self.post_message(self.Ready())
@@ -110,7 +156,7 @@ class MainScreen(Screen[None]):
         if pane not in self._editors:
             self.run_worker(self._mount_editor(pane, self._new_editor(pane)), group="editors")
 
-    async def _mount_editor(self, pane: str, editor: Widget) -> None:
+    async def _mount_editor(self, pane: str, editor: EditorWidget) -> None:
         await self.query_one(f"#{pane}", TabPane).mount(editor)
         self._ready.append(editor)
         self.post_message(self.EditorMounted(editor))
@@ -126,8 +172,8 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ panes
 
-    def editors(self) -> list[Any]:
-        """The editor widgets built so far (each has load() and show_problems())."""
+    def editors(self) -> list[EditorPane]:
+        """The editor panes built so far."""
         return list(self._ready)
 
     @property
@@ -173,7 +219,7 @@ class MainScreen(Screen[None]):
 
     def focused_pane(self) -> str:
         """The pane holding the focus (or the visible editor tab when nothing is focused)."""
-        node = self.focused
+        node: DOMNode | None = self.focused
         while node is not None and node is not self:
             if node.id in ("loss-chart", "metric-chart", "charts"):
                 return "charts"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -102,14 +103,13 @@ class FormField(Widget):
     FormField:focus-within .field-label { color: $text; }
     """
 
+    @dataclass
     class Edited(Message):
         """The user changed the field; ``value`` is typed, or the raw text when ``ok`` is False."""
 
-        def __init__(self, field: FormField, value: Any, ok: bool) -> None:
-            super().__init__()
-            self.field = field
-            self.value = value
-            self.ok = ok
+        field: FormField
+        value: Any
+        ok: bool
 
         @property
         def control(self) -> FormField:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Label, Select, Static
@@ -56,14 +59,25 @@ def heat_cells(
     return cells
 
 
-def _shade(score: float, low: float, high: float) -> str:
-    share = 0.5 if high <= low else (score - low) / (high - low)
-    red = int(200 - 140 * share)
-    green = int(60 + 140 * share)
-    return f"black on rgb({red},{green},70)"
+@dataclass(frozen=True)
+class HeatStyles:
+    """The look of the cells: a colour scale from the lowest to the highest score, and the
+    styles of failed and pending cells (the widget takes them from the theme)."""
+
+    low: Color
+    high: Color
+    fail: Style
+    pending: Style
+
+    def shade(self, score: float, low: float, high: float) -> Style:
+        """The cell style of ``score`` on the scale from ``low`` to ``high``."""
+        share = 0.5 if high <= low else (score - low) / (high - low)
+        background = self.low.blend(self.high, share)
+        text = background.get_contrast_text(alpha=1.0)
+        return Style(color=text.rich_color, bgcolor=background.rich_color)
 
 
-def heat_table(run: RunView, row_key: str, col_key: str | None) -> Table:
+def heat_table(run: RunView, row_key: str, col_key: str | None, styles: HeatStyles) -> Table:
     """The heatmap as a Rich table (the best cell is starred, so it reads without colour)."""
     axes = grid_axes(run)
     cells = heat_cells(run, row_key, col_key)
@@ -81,9 +95,12 @@ def heat_table(run: RunView, row_key: str, col_key: str | None) -> Table:
             cell = cells.get((r, c))
             if isinstance(cell, float):
                 star = "*" if scores and cell == high else " "
-                line.append(Text(f"{fmt_number(cell)}{star}", style=_shade(cell, low, high)))
+                shade = styles.shade(cell, low, high)
+                line.append(Text(f"{fmt_number(cell)}{star}", style=shade))
             else:
-                line.append(Text(cell or "...", style="dim" if cell is None else "bold red"))
+                line.append(
+                    Text(cell or "...", style=styles.pending if cell is None else styles.fail)
+                )
         table.add_row(*line)
     return table
 
@@ -94,12 +111,20 @@ class Heatmap(Vertical):
     ``a`` (or the button) asks the app to copy the best candidate into the editors.
     """
 
+    COMPONENT_CLASSES = {"heatmap--low", "heatmap--high", "heatmap--fail", "heatmap--pending"}
+    DEFAULT_CSS = """
+    Heatmap > .heatmap--low { background: $error; }
+    Heatmap > .heatmap--high { background: $success; }
+    Heatmap > .heatmap--fail { color: $text-error; text-style: bold; }
+    Heatmap > .heatmap--pending { text-style: dim; }
+    """
     BINDINGS = [
         Binding("x", "cycle('x')", "Next column axis", show=False),
         Binding("y", "cycle('y')", "Next row axis", show=False),
         Binding("a", "apply_best", "Apply best", show=False),
     ]
 
+    @dataclass
     class ApplyBest(Message):
         """The user wants the best candidate's values in the editors."""
 
@@ -178,6 +203,14 @@ class Heatmap(Vertical):
         position = choices.index(current) + 1 if current in choices else 0
         select.value = choices[position % len(choices)]
 
+    def _styles(self) -> HeatStyles:
+        return HeatStyles(
+            low=self.get_component_styles("heatmap--low").background,
+            high=self.get_component_styles("heatmap--high").background,
+            fail=self.get_component_rich_style("heatmap--fail", partial=True),
+            pending=self.get_component_rich_style("heatmap--pending", partial=True),
+        )
+
     def _draw(self) -> None:
         grid = self.query_one("#heat-grid", Static)
         run = self._run
@@ -189,6 +222,6 @@ class Heatmap(Vertical):
             cols = None
         best = run.best_candidate_params()
         caption = f"best so far: {short_params(best)}" if best else "no candidate finished yet"
-        table = heat_table(run, rows, cols)
+        table = heat_table(run, rows, cols, self._styles())
         table.caption = f"mean CV score; * best; {caption}"
         grid.update(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -43,12 +44,11 @@ class LayerTable(DataTable):
         Binding("enter", "edit('form')", "Edit", show=False),
     ]
 
+    @dataclass
     class Command(Message):
         """A structural edit asked for by a key: add_dense, add_dropout, remove, ..."""
 
-        def __init__(self, verb: str) -> None:
-            super().__init__()
-            self.verb = verb
+        verb: str
 
     def action_edit(self, verb: str) -> None:
         self.post_message(self.Command(verb))
@@ -61,6 +61,7 @@ class LayerStack(Vertical):
     edits in the form post :class:`FieldEdited` (``layers.N.field``).
     """
 
+    COMPONENT_CLASSES = {"layer-stack--problem"}
     DEFAULT_CSS = """
     LayerStack { height: 1fr; }
     LayerStack > LayerTable { height: auto; max-height: 45%; }
@@ -71,6 +72,7 @@ class LayerStack(Vertical):
     }
     LayerStack > .layer-problems.-shown { display: block; }
     LayerStack > LayerForm { height: 1fr; border-top: solid $panel-lighten-2; }
+    LayerStack > .layer-stack--problem { color: $text-error; text-style: bold; }
     """
 
     BINDINGS = [Binding("escape", "focus_table", "Layer list", show=False)]
@@ -175,7 +177,8 @@ class LayerStack(Vertical):
         )
         label = Text(no_wrap=True, overflow="ellipsis")
         if bad:
-            label.append("! ", style="bold red")
+            problem = self.get_component_rich_style("layer-stack--problem", partial=True)
+            label.append("! ", style=problem)
         label.append(row.label, style="italic" if row.kind == "output" else "")
         return [label, row.output_shape, Text(row.params_text, justify="right")]
 

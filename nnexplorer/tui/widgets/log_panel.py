@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import RichLog
 
-LEVEL_STYLES = {"debug": "dim", "info": "", "warning": "yellow", "error": "bold red"}
+LEVELS = ("debug", "warning", "error")  # the levels with a look of their own
 
 
 class LogPanel(RichLog):
     """A RichLog with one verb: :meth:`add` a line at a level."""
+
+    COMPONENT_CLASSES = {f"log-panel--{level}" for level in LEVELS}
+    DEFAULT_CSS = """
+    LogPanel > .log-panel--debug { text-style: dim; }
+    LogPanel > .log-panel--warning { color: $text-warning; }
+    LogPanel > .log-panel--error { color: $text-error; text-style: bold; }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, wrap=True, markup=False, highlight=False, max_lines=5000)
@@ -19,4 +27,9 @@ class LogPanel(RichLog):
         """Append a line; warnings and errors are labelled and coloured."""
         label = f"{level.upper()}: " if level in ("warning", "error") else ""
         self.lines_written.append(f"{label}{message}")
-        self.write(Text(f"{label}{message}", style=LEVEL_STYLES.get(level, "")))
+        style = Style()
+        if level in LEVELS:  # (a line written before the styles apply stays plain)
+            style = self.get_component_rich_style(
+                f"log-panel--{level}", partial=True, default=style
+            )
+        self.write(Text(f"{label}{message}", style=style))

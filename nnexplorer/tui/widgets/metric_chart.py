@@ -233,7 +233,8 @@ class MetricChart(PlotextPlot):
             plt.plot(xs, ys, color=line.color, marker="braille")
             last_epoch = max(last_epoch, xs[-1])
         if last_epoch:
-            plt.xticks(epoch_ticks(last_epoch))
+            ticks = epoch_ticks(last_epoch)
+            plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
         if not lines:
             plt.xlim(0, 1)
             plt.ylim(0, 1)

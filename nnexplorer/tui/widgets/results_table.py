@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -153,20 +154,18 @@ class SortableTable(DataTable):
 class ResultsTable(Vertical):
     """The runs of this session; below them, the candidates of the grid run on show."""
 
+    @dataclass
     class RunChosen(Message):
         """The user selected a run's row."""
 
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
+        key: str
 
+    @dataclass
     class CandidateChosen(Message):
         """The user selected a grid candidate's row."""
 
-        def __init__(self, run_key: str, index: int) -> None:
-            super().__init__()
-            self.run_key = run_key
-            self.index = index
+        run_key: str
+        index: int
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

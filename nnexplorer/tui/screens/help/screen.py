@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, OptionList
 from textual.widgets.option_list import Option
 
-from nnexplorer.tui.screens.help_topics import TOPIC_TITLES, TOPICS
+from nnexplorer.tui.screens.help.pages import DEFAULT_LANG, page, topic_titles
 
 
 class HelpScreen(ModalScreen[None]):
@@ -17,28 +17,30 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,f1,q", "close", "Close help")]
 
-    def __init__(self, topic: str = "overview") -> None:
+    def __init__(self, topic: str = "overview", lang: str = DEFAULT_LANG) -> None:
         super().__init__(id="help-screen")
-        self.topic = topic if topic in TOPICS else "overview"
+        self.lang = lang
+        self.titles = topic_titles(lang)
+        self.topic = topic if topic in self.titles else "overview"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="help-body"):
             yield OptionList(
-                *[Option(title, id=key) for key, title in TOPIC_TITLES.items()], id="help-topics"
+                *[Option(title, id=key) for key, title in self.titles.items()], id="help-topics"
             )
             with VerticalScroll(id="help-page"):
-                yield Markdown(TOPICS[self.topic], id="help-text")
+                yield Markdown(page(self.topic, self.lang), id="help-text")
         yield Footer()
 
     def on_mount(self) -> None:
         topics = self.query_one("#help-topics", OptionList)
-        topics.highlighted = list(TOPICS).index(self.topic)
+        topics.highlighted = list(self.titles).index(self.topic)
         topics.focus()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id and event.option.id != self.topic:
             self.topic = event.option.id
-            self.query_one("#help-text", Markdown).update(TOPICS[self.topic])
+            self.query_one("#help-text", Markdown).update(page(self.topic, self.lang))
             self.query_one("#help-page").scroll_home(animate=False)
 
     def action_close(self) -> None:
