@@ -1,49 +1,12 @@
-"""The typed seams of the explorer: what it needs from a started run, and from an editor pane."""
+"""The typed seams of the explorer: a started run (core's ``RunControl``) and an editor pane."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from nnexplorer.core.events import Event
-from nnexplorer.core.spec import ExperimentSpec
+from nnexplorer.core.runner import RunControl, StartRun
 
-RunMode = Literal["train", "grid"]
-
-
-class RunControl(Protocol):
-    """A started run as the explorer follows it (``core.runner.RunHandle`` is one)."""
-
-    @property
-    def run_dir(self) -> Path:
-        """The run's folder."""
-        ...
-
-    def events(self) -> Iterator[Event]:
-        """The run's events, as they happen, up to and including ``run_finished``."""
-        ...
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current batch (it ends as ``cancelled``)."""
-        ...
-
-    def kill(self) -> None:
-        """End the run's worker now."""
-        ...
-
-
-class StartRun(Protocol):
-    """Starts a run of ``spec`` (``core.runner.start_run`` is one; tests pass a fake)."""
-
-    def __call__(
-        self,
-        spec: ExperimentSpec,
-        *,
-        mode: RunMode,
-        runs_root: Path | None,
-        resume: Path | None,
-    ) -> RunControl: ...
+__all__ = ["EditorPane", "RunControl", "StartRun"]
 
 
 class EditorPane(Protocol):

@@ -23,14 +23,15 @@ from nnexplorer.core.events import (
     EpochEnded,
     Event,
     LogEvent,
+    Mode,
     RunFinished,
     RunStarted,
 )
 from nnexplorer.core.formatting import fmt_number
+from nnexplorer.core.runner import RunControl, StartRun, start_run
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent
-from nnexplorer.tui.protocols import RunControl, RunMode, StartRun
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.session import RunView, settings_text
 
@@ -50,14 +51,6 @@ def pane_of(path: str) -> str:
     """The editor pane that holds the key path ``path``."""
     head = path.split(".", 1)[0].split("[", 1)[0]
     return PANE_OF_SECTION.get(head, "data")
-
-
-def _start_run(
-    spec: ExperimentSpec, *, mode: RunMode, runs_root: Path | None, resume: Path | None
-) -> RunControl:
-    from nnexplorer.core.runner import start_run
-
-    return start_run(spec, mode=mode, runs_root=runs_root, resume=resume)
 
 
 class RunHost(Protocol):
@@ -103,7 +96,7 @@ class RunController:
         runs_root: str | Path | None = None,
     ) -> None:
         self._host = host
-        self._start_run: StartRun = runner_factory or _start_run
+        self._start_run: StartRun = runner_factory or start_run
         self.runs_root = Path(runs_root) if runs_root else None
         self.runs: dict[str, RunView] = {}
         self.active_key: str | None = None
@@ -125,7 +118,7 @@ class RunController:
     # ------------------------------------------------------------------ starting
 
     def start(
-        self, mode: RunMode, resume: Path | None = None, spec: ExperimentSpec | None = None
+        self, mode: Mode, resume: Path | None = None, spec: ExperimentSpec | None = None
     ) -> RunView | None:
         """Start a run of ``spec`` (default: the draft); refuses while the draft is invalid."""
         host = self._host
@@ -167,9 +160,7 @@ class RunController:
         host.run_worker(work, name=run.key, group=RUN_GROUP, thread=True, exit_on_error=False)
         return run
 
-    def _follow(
-        self, run: RunView, spec: ExperimentSpec, mode: RunMode, resume: Path | None
-    ) -> None:
+    def _follow(self, run: RunView, spec: ExperimentSpec, mode: Mode, resume: Path | None) -> None:
         """Thread worker: iterate the handle's events and post them to the UI.
 
         Every event is posted; queued batch-progress messages coalesce on the UI side
