@@ -185,12 +185,15 @@ def test_output_overrides_and_explicit_loss():
         "activation": "sigmoid",
         "kernel_initializer": "zeros",
         "kernel_regularizer": {"l2": 0.5},
+        "bias_regularizer": {"l1": 0.25},
     }
     model = _build(compile_={"loss": "mse"}, output=output)
     cfg = model.get_layer("output").get_config()
     assert cfg["activation"] == "sigmoid"
     assert cfg["kernel_initializer"]["class_name"] == "Zeros"
     assert cfg["kernel_regularizer"]["config"]["l2"] == pytest.approx(0.5)
+    assert cfg["bias_regularizer"]["class_name"] == "L1"
+    assert cfg["bias_regularizer"]["config"]["l1"] == pytest.approx(0.25)
     assert model.loss == "mean_squared_error"
 
 
@@ -320,6 +323,21 @@ def test_same_seed_same_weights_and_predictions():
         _spec([{"units": 8}, {"type": "dropout", "rate": 0.3}, {"units": 5}], seed=124)
     )
     assert not np.array_equal(first_weights[0], other_weights[0])
+
+
+def test_the_experiment_name_does_not_change_the_model_or_its_numbers():
+    layers = [{"units": 8}, {"type": "dropout", "rate": 0.3}, {"units": 5}]
+    named = _spec(layers, seed=9)
+    renamed = named.model_copy(
+        update={"experiment": named.experiment.model_copy(update={"name": "a much longer name"})}
+    )
+    assert building.build_model(named, MULTICLASS).name == building.MODEL_NAME
+    assert building.build_model(renamed, MULTICLASS).name == building.MODEL_NAME
+    first_weights, first_pred = _seeded_run(named)
+    second_weights, second_pred = _seeded_run(renamed)
+    for a, b in zip(first_weights, second_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first_pred, second_pred)
 
 
 def test_devices_and_threads_are_safe_to_configure_twice():

@@ -519,6 +519,23 @@ def test_renderer_grid_table_and_best_params():
     assert "best params: layers.0.units=16  (score 0.8)" in out
 
 
+def test_renderer_grid_table_names_why_a_candidate_failed():
+    events = _grid_events()
+    failed = ev.CandidateFinished(
+        candidate=2,
+        params={"layers.0.units": 32},
+        fold=0,
+        score=None,
+        seconds=0.5,
+        status="failed",
+        reason="the loss became NaN at epoch 1",
+    )
+    out = _render([*events[:-1], failed, events[-1]], terminal=False)
+    table = out[out.index("Candidates") :]
+    row = next(line for line in table.splitlines() if "layers.0.units=32" in line)
+    assert "failed: the loss became NaN" in row
+
+
 def test_renderer_grid_live_shows_running_fits():
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=120, color_system=None)

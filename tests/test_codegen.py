@@ -210,11 +210,16 @@ def test_script_builds_the_same_model_as_the_run(tmp_path):
         {"units": 5, "activation": "sigmoid", "use_bias": False, "name": "narrow"},
     ]
     compile_ = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9, "nesterov": True}
-    spec = _spec(layers=layers, compile=compile_, output={"kernel_regularizer": {"l2": 0.5}})
+    spec = _spec(
+        layers=layers,
+        compile=compile_,
+        output={"kernel_regularizer": {"l2": 0.5}, "bias_regularizer": {"l1": 0.1}},
+    )
     module = _module(spec, tmp_path)
     exported = module.build_model(4)
     built = building.build_model(spec, datasets.load_dataset(spec.data, 3))
     assert _layer_configs(exported) == _layer_configs(built)
+    assert exported.name == built.name == building.MODEL_NAME  # whatever the experiment's name
     assert exported.get_layer("narrow").get_config()["use_bias"] is False
     act = [type(layer.activity_regularizer).__name__ for layer in exported.layers]
     assert act == ["L1", "NoneType", "NoneType", "NoneType"]

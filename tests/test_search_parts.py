@@ -249,7 +249,8 @@ def test_refit_begin_is_a_log_line(tmp_path):
     log.write({"type": "fit_begin", "candidate": 0, "fold": None, "pid": 1})
     log.close()
     tailer.close()
-    assert isinstance(events[0], LogEvent) and "refitting candidate 0" in events[0].message
+    # numbered from 1, as the progress lines and the tables number candidates
+    assert isinstance(events[0], LogEvent) and "refitting candidate 1 " in events[0].message
 
 
 def test_cancel_writes_the_stop_file_that_fits_watch(tmp_path):

@@ -51,7 +51,7 @@ def candidates_table(progress: RunProgress) -> Table:
             params_text(cand.params),
             fmt_mean_std(cand.mean, cand.std),
             f"{cand.fit_time:.1f} s" if cand.fit_time is not None else "-",
-            status_text(cand.status),
+            status_text(cand.status, cand.reason),
         )
     return table
 

@@ -14,7 +14,6 @@ front for the validation split: ``loss``/``val_loss`` always, and ``accuracy``, 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,9 +177,10 @@ def output_recipe(spec: ExperimentSpec, head: Head) -> Recipe:
             spec.output.kernel_initializer, _seed(spec.experiment.seed, index)
         ),
     }
-    regularizer = regularizer_recipe(spec.output.kernel_regularizer)
-    if regularizer is not None:
-        kwargs["kernel_regularizer"] = regularizer
+    for which in ("kernel_regularizer", "bias_regularizer"):
+        regularizer = regularizer_recipe(getattr(spec.output, which))
+        if regularizer is not None:
+            kwargs[which] = regularizer
     kwargs["name"] = "output" if "output" not in taken else f"output_{index}"
     return Recipe("layers.Dense", (head.units,), kwargs)
 
@@ -236,9 +236,9 @@ def _metric_error(name: str, why: str, hint: str) -> SpecError:
     return SpecError.from_items([ErrorItem(f"metric {name!r} {why}; {hint}", "compile.metrics")])
 
 
-def model_name(spec: ExperimentSpec) -> str:
-    """The experiment name as a Keras-safe identifier."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", spec.experiment.name).strip("_") or "model"
+# Every model gets this name, whatever the experiment is called: TensorFlow orders some of its
+# work by name, so a renamed experiment would otherwise not repeat its numbers exactly.
+MODEL_NAME = "nnexplorer_mlp"
 
 
 # --------------------------------------------------------------------------- building
@@ -252,13 +252,29 @@ def build_model(spec: ExperimentSpec, dataset_like: Any) -> Any:
     layers = [keras.Input(shape=(int(dataset_like.n_features),), name="features")]
     layers += [recipe.create() for recipe in layer_recipes(spec)]
     layers.append(output_recipe(spec, head).create())
-    model = keras.Sequential(layers, name=model_name(spec))
+    model = keras.Sequential(layers, name=MODEL_NAME)
     model.compile(
         optimizer=optimizer_recipe(spec.compile).create(),
         loss=head.loss,
         metrics=[_create(m) for m in metric_recipes(head, dataset_like.task)],
     )
     return model
+
+
+def in_target_units(model: Any, spec: ExperimentSpec, task: str, mean: float, std: float) -> Any:
+    """``model`` (trained on standardised targets) with its output turned back into the units
+    of the target: the same layers and weights, then ``y * std + mean``; compiled with the same
+    loss and metrics, so that ``evaluate`` measures them in the target's units.
+    """
+    import keras
+
+    head = resolve_head(spec, task, 0)
+    layers = [keras.Input(shape=model.input_shape[1:], name="features"), *model.layers]
+    layers.append(keras.layers.Rescaling(scale=std, offset=mean, name="target_units"))
+    wrapper = keras.Sequential(layers, name=MODEL_NAME)
+    metrics = [_create(m) for m in metric_recipes(head, task)]
+    wrapper.compile(optimizer=model.optimizer, loss=head.loss, metrics=metrics)
+    return wrapper
 
 
 def set_learning_rate(model: Any, compile_spec: CompileSpec) -> None:

@@ -170,8 +170,20 @@ def _initializer_label(init: Any) -> str:
     return f"{init.name}(stddev={init.stddev:g})" if init.stddev else init.name
 
 
-def divergence_message(spec: ExperimentSpec, epoch: int | None, loss: Any) -> str:
-    """Why a run diverged, naming the likely causes with the run's own settings."""
+LARGE_TARGET = 10.0  # a regression target whose spread or mean exceeds this is far from unit scale
+
+
+def divergence_message(
+    spec: ExperimentSpec,
+    epoch: int | None,
+    loss: Any,
+    target: tuple[float, float] | None = None,
+) -> str:
+    """Why a run diverged, naming the likely causes with the run's own settings.
+
+    ``target`` is a regression target's (mean, std) on the training split; when it is far from
+    unit scale and not standardised, the message names it as a cause too.
+    """
     where = f" at epoch {epoch}" if epoch else ""
     c = spec.compile
     dense = [layer for layer in spec.layers if layer.type == "dense"]
@@ -181,10 +193,18 @@ def divergence_message(spec: ExperimentSpec, epoch: int | None, loss: Any) -> st
         if spec.data.standardize == "none"
         else f"data.standardize is '{spec.data.standardize}': check the data for extreme values"
     )
-    return (
+    text = (
         f"training diverged{where}: the loss became {loss}. Likely causes: the learning rate "
         f"is too high ({c.optimizer} with learning_rate={c.learning_rate:g}: try 10 times "
         f"smaller); the initial weights are too large (kernel initialisers: {inits or 'default'}; "
         f"a wide random_normal or random_uniform is a common culprit, glorot and he scale to "
-        f"the layer size); the inputs are not standardised ({scaling})."
+        f"the layer size); the inputs are not standardised ({scaling})"
     )
+    if target is not None and not spec.data.standardize_target:
+        mean, std = target
+        if max(abs(mean), std) > LARGE_TARGET:
+            text += (
+                f"; the regression targets are not standardised (mean {mean:.4g}, std "
+                f"{std:.4g}): set data.standardize_target = true"
+            )
+    return text + "."

@@ -70,6 +70,7 @@ class _State:
     model: Any = None
     callback: Any = None
     early_stopping: Any = None
+    target: tuple[float, float] | None = None  # a regression target's mean and std (train split)
 
     def summary(self, status: RunStatus, message: str) -> RunSummary:
         return {
@@ -163,11 +164,21 @@ def _run(
     seed = spec.experiment.seed
     data = datasets.load_dataset(spec.data, seed)
     data = datasets.standardized(data, spec.data.standardize)
+    state.target = datasets.target_stats(data)
+    scale = None
+    if spec.data.standardize_target:
+        data, scale = datasets.standardized_target(data)
+        out(LogEvent(run_id=run_id, message=_scaled_target_note(scale.mean, scale.std)))
     if _stopped(cancel):
         return "cancelled", "stopped before training started"
     building.set_seeds(seed)
     model = building.build_model(spec, data)
-    state.model = model
+    # the model that is evaluated and saved answers in the target's units
+    state.model = (
+        model
+        if scale is None
+        else building.in_target_units(model, spec, data.task, scale.mean, scale.std)
+    )
     state.n_params = building.count_params(model)
     head = resolve_head(spec, data.task, data.n_classes)
     if _stopped(cancel):
@@ -262,7 +273,7 @@ def _after_fit(
     callback = state.callback
     if callback.status == "diverged":
         loss = callback.last_metrics.get("loss", "NaN")
-        return "diverged", divergence_message(spec, callback.diverged_epoch, loss)
+        return "diverged", divergence_message(spec, callback.diverged_epoch, loss, state.target)
     if callback.status == "cancelled":
         _save_model(state, out)
         return "cancelled", f"stopped after {state.epochs_completed} epoch(s)"
@@ -284,6 +295,13 @@ def _after_fit(
     state.test_metrics = {k: _plain(v) for k, v in scores.items()}
     _save_model(state, out)
     return "completed", message
+
+
+def _scaled_target_note(mean: float, std: float) -> str:
+    return (
+        f"regression targets standardised on the training split (mean {mean:.4g}, std "
+        f"{std:.4g}): the curves show standardised units, the test metrics the target's units"
+    )
 
 
 def _plain(value: Any) -> Any:

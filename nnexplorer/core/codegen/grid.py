@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nnexplorer.core import vocab
-from nnexplorer.core.building import Recipe, model_name, output_recipe
+from nnexplorer.core.building import MODEL_NAME, Recipe, output_recipe
 from nnexplorer.core.codegen.data import DataCode
 from nnexplorer.core.codegen.text import Call, Code, function, layer_statement, layout, literal
 from nnexplorer.core.codegen.train import early_stopping_item, script_recipes
 from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.heads import Head
+from nnexplorer.core.search import default_scoring
 from nnexplorer.core.spec import DenseLayer, ExperimentSpec, InitializerSpec
 from nnexplorer.core.spec.paths import canonical_key, scikeras_param
 
@@ -175,7 +176,7 @@ def _blocks(plan: _Plan) -> list[tuple[int, list[Recipe]]]:
 def _candidate_function(spec: ExperimentSpec, plan: _Plan, head: Head) -> str:
     names = ([plan.count[0]] if plan.count else []) + list(plan.model_args)
     body = [
-        f"    model = keras.Sequential(name={literal(model_name(spec))})",
+        f"    model = keras.Sequential(name={literal(MODEL_NAME)})",
         "    model.add(keras.Input(shape=(n_features,)))",
     ]
     for least, recipes in _blocks(plan):
@@ -250,6 +251,12 @@ def grid_code(spec: ExperimentSpec, head: Head, data: DataCode) -> tuple[set[str
         imports.add("from scikeras.utils.transformers import ClassifierLabelEncoder")
         functions.append(_ONE_HOT_CLASSIFIER)
         wrapper = "OneHotKerasClassifier"
+    if regression and spec.data.standardize_target:
+        imports.add("from scikeras.utils.transformers import RegressorTargetEncoder")
+        functions += [_STANDARD_TARGET_ENCODER, _STANDARDIZED_REGRESSOR]
+        wrapper = "StandardizedKerasRegressor"
+    imports |= {"import os", "from joblib import parallel_config"}
+    functions.append(_QUIET_WORKER)
     functions.append(_search_function(spec, plan, head, data, wrapper))
     return imports, functions
 
@@ -261,6 +268,44 @@ _ONE_HOT_CLASSIFIER = '''class OneHotKerasClassifier(KerasClassifier):
     def target_encoder(self):
         categories = "auto" if self.classes_ is None else [self.classes_]
         return ClassifierLabelEncoder(loss="categorical_crossentropy", categories=categories)'''
+
+
+_QUIET_WORKER = '''def quiet_worker():
+    """Start a search worker: import TensorFlow with its start-up messages discarded."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    devnull, saved = os.open(os.devnull, os.O_WRONLY), os.dup(2)
+    os.dup2(devnull, 2)  # TensorFlow writes them to file descriptor 2, whatever its log level
+    try:
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)'''
+
+
+_STANDARD_TARGET_ENCODER = '''class StandardTargetEncoder(RegressorTargetEncoder):
+    """Targets as (y - mean) / std of the rows a fit trains on; predictions back in y's units."""
+
+    def fit(self, y):
+        super().fit(y)
+        self.mean_ = float(y.mean(dtype="float64"))
+        self.std_ = float(y.std(dtype="float64")) or 1.0
+        return self
+
+    def transform(self, y):
+        y = super().transform(y).astype("float64")
+        return ((y - self.mean_) / self.std_).astype("float32")
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(y * self.std_ + self.mean_)'''
+
+
+_STANDARDIZED_REGRESSOR = '''class StandardizedKerasRegressor(KerasRegressor):
+    """data.standardize_target: a TransformedTargetRegressor with a StandardScaler, per fit."""
+
+    @property
+    def target_encoder(self):
+        return StandardTargetEncoder()'''
 
 
 def _search_function(
@@ -310,16 +355,16 @@ def _search_function(
     if grid.search == "halving":
         search_items.append(f"factor={grid.factor}")
     search_items.append(f"cv={grid.cv}")
-    if grid.scoring:
-        search_items.append(f"scoring={literal(grid.scoring)}")
+    score = grid.scoring or default_scoring(data.task)  # the run's scoring, also by default
+    search_items.append(f"scoring={literal(score)}")
     search_items.append(f"n_jobs={grid.n_jobs}")
     if grid.search != "grid" and spec.experiment.seed is not None:
         search_items.append("random_state=SEED")
     search = _SEARCHES[grid.search]
     body.append("    search = " + layout(Call(f"{search}(", tuple(search_items)), 4, 9))
-    score = grid.scoring or ("r2" if data.task == "regression" else "accuracy")
     body += [
-        "    search.fit(x_search, y_search)",
+        '    with parallel_config(backend="loky", initializer=quiet_worker):',
+        "        search.fit(x_search, y_search)",
         '    print(f"best parameters: {search.best_params_}")',
         f'    print(f"best cross-validation {score}: {{search.best_score_:.4f}}")',
         "    test_score = search.score(x_test, y_test)",

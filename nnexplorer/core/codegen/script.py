@@ -11,7 +11,7 @@ import textwrap
 from nnexplorer.core.codegen.data import data_code
 from nnexplorer.core.codegen.grid import grid_code
 from nnexplorer.core.codegen.text import WIDTH, imports_block
-from nnexplorer.core.codegen.train import build_function, train_function
+from nnexplorer.core.codegen.train import build_function, target_units_function, train_function
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.spec import ExperimentSpec
 
@@ -39,6 +39,8 @@ def export_script(spec: ExperimentSpec) -> str:
     head = resolve_head(spec, data.task, data.n_classes)
     imports = set(data.imports) | {"import keras"}
     functions = [*data.functions, build_function(spec, head, data.task)]
+    if spec.data.standardize_target and data.task == "regression":
+        functions.append(target_units_function(spec, head, data.task))
     functions.append(train_function(spec, head, data))
     has_grid = bool(spec.grid and spec.grid.params)
     main = ['if __name__ == "__main__":', "    train()"]

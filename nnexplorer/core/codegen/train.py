@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 from nnexplorer.core.building import (
+    MODEL_NAME,
     Recipe,
     early_stopping_recipe,
     layer_recipes,
     metric_recipes,
-    model_name,
     optimizer_recipe,
     output_recipe,
 )
@@ -51,7 +51,7 @@ def _without(recipe: Recipe, key: str) -> Recipe:
 def model_lines(spec: ExperimentSpec, recipes: list[Recipe]) -> list[str]:
     """The lines that create the Sequential model and add every layer."""
     return [
-        f"    model = keras.Sequential(name={literal(model_name(spec))})",
+        f"    model = keras.Sequential(name={literal(MODEL_NAME)})",
         "    model.add(keras.Input(shape=(n_features,)))",
         *(layer_statement(r) for r in recipes),
     ]
@@ -113,6 +113,9 @@ def train_function(spec: ExperimentSpec, head: Head, data: DataCode) -> str:
     if data.scaler:
         body.append(f"    {', '.join(xs)} = scale({', '.join(xs)})")
     body += one_hot_lines(head, data.n_classes, ys)
+    scaled_target = spec.data.standardize_target and data.task == "regression"
+    if scaled_target:
+        body += _target_lines(ys[:-1])
     if spec.experiment.seed is not None:
         body.append("    keras.utils.set_random_seed(SEED)")
     body += ["    model = build_model(x_train.shape[1])", "    model.summary()"]
@@ -128,6 +131,11 @@ def train_function(spec: ExperimentSpec, head: Head, data: DataCode) -> str:
         fit_items.append("callbacks=[early_stopping]")
     fit_items.append("verbose=2")
     body.append(statement("model.fit(", fit_items))
+    if scaled_target:
+        body += [
+            "    # evaluate (and keep) the network answering in the target's units",
+            "    model = in_target_units(model, target_mean, target_std)",
+        ]
     evaluate = ["x_test", "y_test", f"batch_size={spec.fit.batch_size}", "verbose=0"]
     evaluate_call = Call("model.evaluate(", (*evaluate, "return_dict=True"))
     body.append("    scores = " + layout(evaluate_call, 4, len("scores = ")))
@@ -138,6 +146,33 @@ def train_function(spec: ExperimentSpec, head: Head, data: DataCode) -> str:
     ]
     doc = "Fit on the training split, watch the validation split, evaluate on the test split."
     return function("train", "", doc, body)
+
+
+def _target_lines(ys: list[str]) -> list[str]:
+    lines = [
+        "    # data.standardize_target: train on (y - mean) / std of the training split",
+        '    target_mean = float(y_train.mean(dtype="float64"))',
+        '    target_std = float(y_train.std(dtype="float64")) or 1.0',
+    ]
+    for y in ys:
+        lines.append(
+            f'    {y} = (({y}.astype("float64") - target_mean) / target_std).astype("float32")'
+        )
+    return lines
+
+
+def target_units_function(spec: ExperimentSpec, head: Head, task: str) -> str:
+    """``in_target_units(model, mean, std)``: the trained network, then ``y * std + mean``."""
+    compile_ = compile_items(spec, head, task)[1:]  # the loss and the metrics
+    body = [
+        "    layers = [keras.Input(shape=model.input_shape[1:]), *model.layers]",
+        "    layers.append(keras.layers.Rescaling(scale=std, offset=mean))",
+        f"    output = keras.Sequential(layers, name={literal(MODEL_NAME)})",
+        statement("output.compile(", compile_),
+        "    return output",
+    ]
+    doc = "The trained network answering in the target's units, compiled to be evaluated there."
+    return function("in_target_units", "model, mean, std", doc, body)
 
 
 # --------------------------------------------------------------------------- the script

@@ -6,22 +6,31 @@ subsamples and splits. It does not scale: :func:`standardized` does, fitting on 
 only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file and what is wrong.
 
 Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
-:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`).
+:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`),
+:mod:`._target_scale` (standardised regression targets).
 """
 
 from nnexplorer.core.datasets._files import RawData
 from nnexplorer.core.datasets._sources import keras_dataset_dirs, read_source
 from nnexplorer.core.datasets._split import Dataset, load_dataset, make_scaler, standardized
+from nnexplorer.core.datasets._target_scale import (
+    TargetScale,
+    standardized_target,
+    target_stats,
+)
 from nnexplorer.core.datasets._targets import MAX_CLASSES, infer_task
 
 __all__ = [
     "MAX_CLASSES",
     "Dataset",
     "RawData",
+    "TargetScale",
     "infer_task",
     "keras_dataset_dirs",
     "load_dataset",
     "make_scaler",
     "read_source",
     "standardized",
+    "standardized_target",
+    "target_stats",
 ]

@@ -10,9 +10,11 @@ identity, file and scoring), :mod:`._journal` (finished fits, event files, the s
 from nnexplorer.core.search._journal import read_journal, request_stop, stop_requested
 from nnexplorer.core.search._records import read_grid_csv
 from nnexplorer.core.search._session import SearchResult, grid_search
+from nnexplorer.core.search._space import default_scoring
 
 __all__ = [
     "SearchResult",
+    "default_scoring",
     "grid_search",
     "read_grid_csv",
     "read_journal",

@@ -231,10 +231,28 @@ def run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, A
         raise FitCancelled("the search was stopped")
     if status == "diverged":
         loss = ctx.callback.last_metrics.get("loss", "NaN")
-        reason = divergence_message(spec, ctx.callback.diverged_epoch, loss)
+        target = _target_stats(spec, y)
+        reason = divergence_message(spec, ctx.callback.diverged_epoch, loss, target)
         ctx.finish(math.nan, "failed", reason)
         raise FitFailed(reason)
     return estimator
+
+
+def _target_stats(spec: ExperimentSpec, y: Any) -> tuple[float, float] | None:
+    """A regression target's mean and standard deviation (for the divergence hint)."""
+    if spec.data.task == "classification" or not np.issubdtype(np.asarray(y).dtype, np.floating):
+        return None
+    values = np.asarray(y, dtype=np.float64)
+    return float(values.mean()), float(values.std())
+
+
+def _spec_of(estimator: Any) -> ExperimentSpec:
+    """The spec of the candidate ``estimator`` fits (its base spec outside a fit)."""
+    ctx = getattr(estimator, "_nnx_fit", None)
+    if ctx is not None and ctx.spec is not None:
+        return ctx.spec
+    config = parse_config(getattr(estimator, CONFIG_PARAM))
+    return base_spec(json.dumps(config.spec, sort_keys=True))
 
 
 def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
@@ -251,8 +269,26 @@ def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
 
 @functools.cache
 def _classes() -> dict[str, type]:
-    from scikeras.utils.transformers import ClassifierLabelEncoder
+    from scikeras.utils.transformers import ClassifierLabelEncoder, RegressorTargetEncoder
     from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
+
+    class StandardTargetEncoder(RegressorTargetEncoder):
+        """``data.standardize_target``: the network sees ``(y - mean) / std`` of the rows it is
+        fitted on; predictions come back in the target's units (TransformedTargetRegressor)."""
+
+        def fit(self, y: Any) -> Any:
+            super().fit(y)
+            values = np.asarray(y, dtype=np.float64)
+            self.mean_ = float(values.mean())
+            self.std_ = float(values.std()) or 1.0
+            return self
+
+        def transform(self, y: Any) -> Any:
+            values = np.asarray(super().transform(y), dtype=np.float64)
+            return ((values - self.mean_) / self.std_).astype(np.float32)
+
+        def inverse_transform(self, y: Any) -> Any:
+            return super().inverse_transform(np.asarray(y) * self.std_ + self.mean_)
 
     class _SpecNet(BaseWrapper):
         """What both estimators add to scikeras: the fit around the spec, eager prediction.
@@ -316,6 +352,12 @@ def _classes() -> dict[str, type]:
             tags.target_tags.required = True
             return tags
 
+        @property
+        def target_encoder(self) -> Any:
+            if _spec_of(self).data.standardize_target:
+                return StandardTargetEncoder()
+            return super().target_encoder
+
     for cls in (NnxKerasClassifier, NnxKerasRegressor):
         cls.__module__ = __name__
         cls.__qualname__ = cls.__name__
@@ -340,5 +382,17 @@ def make_estimator(task: str, config: SearchConfig, base: dict[str, Any]) -> Any
         "verbose": 0,
         CONFIG_PARAM: config.to_json(),
     }
+    if held_out_validation(spec):
+        params["validation_split"] = spec.data.validation_split
     params.update(base)
     return cls(model=build_keras_model, **params)
+
+
+def held_out_validation(spec: ExperimentSpec) -> bool:
+    """Whether each fit holds out the last ``data.validation_split`` of its training rows.
+
+    Only for early stopping on a ``val_`` metric, as the exported script does: each fold's fit
+    then watches the metric on rows it does not train on (and so does the refit).
+    """
+    early = spec.fit.early_stopping
+    return early is not None and early.monitor.startswith("val_") and spec.data.validation_split > 0

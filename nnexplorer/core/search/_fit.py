@@ -132,6 +132,7 @@ class FitContext:
         journal = _journal(str(Path(config.run_dir) / JOURNAL_FILE), config.session)
         self.cached = journal.get(self.key) if fold is not None else None
         self.spec: ExperimentSpec | None = None
+        self.validation = False  # the fit holds out a validation split (see held_out_validation)
         self.callback: Any = None
         self.started = time.perf_counter()
         self.fit_seconds = 0.0
@@ -144,7 +145,9 @@ class FitContext:
         config = parse_config(getattr(estimator, CONFIG_PARAM))
         values = {path: getattr(estimator, name, None) for name, path in config.keys.items()}
         epochs = int(getattr(estimator, "epochs", 0) or 0)
-        return cls(config, values, fold_of(test_fold, config.n_folds), len(x), epochs)
+        ctx = cls(config, values, fold_of(test_fold, config.n_folds), len(x), epochs)
+        ctx.validation = float(getattr(estimator, "validation_split", 0) or 0) > 0
+        return ctx
 
     def _write(self, data: dict[str, Any]) -> None:
         if self._log is None:
@@ -191,8 +194,8 @@ class FitContext:
         if early is not None:
             from nnexplorer.core.building import early_stopping_recipe
 
-            # a fold has no validation split: a val_ monitor watches the training metric
-            found.append(early_stopping_recipe(early, has_validation=False).create())
+            # without a held-out split a val_ monitor watches the training metric
+            found.append(early_stopping_recipe(early, has_validation=self.validation).create())
         return found
 
     def trained(self) -> None:

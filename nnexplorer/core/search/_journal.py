@@ -293,7 +293,10 @@ class FitTailer:
         if isinstance(data.get("pid"), int):
             self.pids.add(data["pid"])
         if data.get("fold") is None:
-            message = f"refitting candidate {data.get('candidate')} on the whole training split"
+            # candidates are numbered from 1 wherever people read them
+            index = data.get("candidate")
+            number = index + 1 if isinstance(index, int) and index >= 0 else "?"
+            message = f"refitting candidate {number} on the whole training split"
             self.emit(LogEvent(run_id=self.run_id, message=message))
             return
         self.emit(

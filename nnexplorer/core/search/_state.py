@@ -326,7 +326,14 @@ def evaluate_best(state: SearchState) -> None:
     net = best.steps[-1][1]
     model = net.model_
     x_test = best[:-1].transform(data.x_test)
-    y_test = net.target_encoder_.transform(data.y_test)
+    encoder = net.target_encoder_
+    if hasattr(encoder, "std_"):  # standardised targets: measure in the target's units
+        from nnexplorer.core.building import in_target_units
+
+        model = in_target_units(model, state.spec, data.task, encoder.mean_, encoder.std_)
+        y_test = np.asarray(data.y_test, dtype=np.float32)
+    else:
+        y_test = encoder.transform(data.y_test)
     scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     state.test_metrics = {k: float(v) for k, v in scores.items()}
     state.best_model = model

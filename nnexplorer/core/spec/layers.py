@@ -167,4 +167,5 @@ class OutputSpec(Section):
         default_factory=lambda: InitializerSpec(name="glorot_uniform")
     )
     kernel_regularizer: RegularizerSpec | None = None
+    bias_regularizer: RegularizerSpec | None = None
     units: int | None = Field(default=None, ge=1, le=65536)

@@ -51,6 +51,7 @@ class DataSpec(Section):
     test_size: float = Field(default=0.2, gt=0, lt=1)
     validation_split: float = Field(default=0.2, ge=0, lt=1)
     standardize: ScalingName = "standard"
+    standardize_target: bool = False  # regression: train on (y - mean) / std of the train split
     stratify: bool = True
     max_samples: int | None = Field(default=None, ge=10)
     # synthetic sources
@@ -64,6 +65,13 @@ class DataSpec(Section):
     header: bool = True
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     labels: str | None = None
+
+    @field_validator("standardize_target")
+    @classmethod
+    def _regression_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("task") == "classification":
+            raise ValueError("applies to regression targets; the task is classification")
+        return value
 
     @property
     def kind(self) -> str:
