@@ -167,6 +167,15 @@ METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
 SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "classification", "regression")
 KERAS_DATASETS = ("mnist", "fashion_mnist")
+# The options each synthetic generator uses (moons and circles always have 2 features).
+SYNTHETIC_OPTIONS: dict[str, tuple[str, ...]] = {
+    "moons": ("n_samples", "noise"),
+    "circles": ("n_samples", "noise"),
+    "blobs": ("n_samples", "n_features", "n_classes"),
+    "classification": ("n_samples", "n_features", "n_classes"),
+    "regression": ("n_samples", "n_features", "noise"),
+}
+REGRESSION_SOURCES = ("sklearn:diabetes", "synthetic:regression")  # the others classify
 SOURCE_KINDS = ("sklearn", "synthetic", "keras", "file")
 FILE_FORMATS = ("auto", "csv", "npz", "idx")
 SCALINGS = ("standard", "minmax", "none")

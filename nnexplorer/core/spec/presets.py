@@ -11,8 +11,10 @@ from typing import Any
 import tomli_w
 
 from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.spec.applicable import applicable
 from nnexplorer.core.spec.model import ExperimentSpec, validate_spec
 from nnexplorer.core.spec.paths import apply_overrides
+from nnexplorer.core.spec.toml_update import updated_toml
 
 MAX_PRESET_BYTES = 1_000_000
 DEFAULT_PRESET = "digits"
@@ -132,22 +134,56 @@ def spec_from_toml(text: str, file: str = "<preset>") -> ExperimentSpec:
     return validate_spec(data, file=file)
 
 
+SECTION_ORDER = ("experiment", "data", "layers", "output", "compile", "fit", "grid")
+
+
+def preset_data(spec: ExperimentSpec) -> dict[str, Any]:
+    """The preset dict a file holds for ``spec``: its sections in order, the keys that apply."""
+    data = applicable(spec.to_dict())
+    return {k: data[k] for k in SECTION_ORDER if k in data}
+
+
 def spec_to_toml(spec: ExperimentSpec) -> str:
-    """The preset text for ``spec``; loading it gives back an equal spec."""
-    data = spec.to_dict()
-    ordered: dict[str, Any] = {
-        k: data[k]
-        for k in ("experiment", "data", "layers", "output", "compile", "fit", "grid")
-        if k in data
-    }
-    return tomli_w.dumps(ordered, multiline_strings=False)
+    """The preset text for ``spec``, with only the keys that apply; loading it gives back the
+    same experiment."""
+    return tomli_w.dumps(preset_data(spec), multiline_strings=False)
 
 
-def save_preset(spec: ExperimentSpec, path: Path) -> Path:
-    """Write ``spec`` to ``path`` atomically (temp file, then rename)."""
+def _loaded_data(text: str, path: Path) -> dict[str, Any] | None:
+    """The preset dict that ``text`` (the file at ``path``) loads as, or None if it does not."""
+    try:
+        data = tomllib.loads(text)
+        _anchor_file_source(data, path.parent)
+        return preset_data(validate_spec(data))
+    except (tomllib.TOMLDecodeError, SpecError, ValueError, TypeError):
+        return None
+
+
+def updated_preset_text(spec: ExperimentSpec, path: Path) -> str | None:
+    """The file at ``path`` changed to hold ``spec``, its comments and order kept; None when
+    the file cannot be read as a preset (it is then written afresh)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    old = _loaded_data(text, path)
+    if old is None:
+        return None
+    new = preset_data(spec)
+    updated = updated_toml(text, old, new)
+    return updated if _loaded_data(updated, path) == new else None
+
+
+def save_preset(spec: ExperimentSpec, path: Path, *, update: bool = False) -> Path:
+    """Write ``spec`` to ``path`` atomically (temp file, then rename).
+
+    ``update``: ``path`` is the preset that was opened; its comments, key order and spelling
+    are kept where the values did not change (see :mod:`.toml_update`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = updated_preset_text(spec, path) if update and path.is_file() else None
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(spec_to_toml(spec), encoding="utf-8")
+    tmp.write_text(text if text is not None else spec_to_toml(spec), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -24,14 +24,7 @@ SOURCE_CHOICES: list[tuple[str, str]] = [
     *[(f"keras:{name}", f"keras:{name}") for name in vocab.KERAS_DATASETS],
     ("file (path below)", FILE),
 ]
-# Which synthetic generators use which options (moons and circles always have 2 features).
-SYNTHETIC_OPTIONS = {
-    "moons": ("n_samples", "noise"),
-    "circles": ("n_samples", "noise"),
-    "blobs": ("n_samples", "n_features", "n_classes"),
-    "classification": ("n_samples", "n_features", "n_classes"),
-    "regression": ("n_samples", "n_features", "noise"),
-}
+
 DEFAULTS = DataSpec().model_dump()
 
 
@@ -111,7 +104,7 @@ class DataForm(FieldForm):
         self.query_one("#data-file").display = kind == "file"
         synthetic = self.query_one("#data-synthetic")
         synthetic.display = kind == "synthetic"
-        used = SYNTHETIC_OPTIONS.get(name, ())
+        used = vocab.SYNTHETIC_OPTIONS.get(name, ())
         for option in ("n_samples", "noise", "n_features", "n_classes"):
             self.field(f"data.{option}").display = option in used
         shape = dataset_shape(self._data or {"source": source})
