@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 
 import pytest
 
@@ -23,6 +25,30 @@ def _lasting_notifications(monkeypatch):
     explorer = sys.modules.get("nnexplorer.tui.app")
     if explorer is not None:
         monkeypatch.setattr(explorer.NNExplorerApp, "NOTIFICATION_TIMEOUT", 600)
+
+
+@pytest.fixture(autouse=True)
+def _editors_built_before_exit(monkeypatch):
+    """The explorer builds its editor panes right after the first frame. A test that is done
+    sooner would shut the app down mid-build (widgets mounting while the screen is pruned):
+    wait for them first, as a user who quits is in no such hurry."""
+    explorer = sys.modules.get("nnexplorer.tui.app")
+    if explorer is None:
+        return
+    run_test = explorer.NNExplorerApp.run_test
+
+    @contextlib.asynccontextmanager
+    async def built_then_run(self, *args, **kwargs):
+        async with run_test(self, *args, **kwargs) as pilot:
+            yield pilot
+            deadline = time.monotonic() + 30
+            while self.is_running and time.monotonic() < deadline:
+                main = getattr(self, "_main", None)
+                if main is None or not main.is_attached or main.editors_built:
+                    break
+                await pilot.pause(0.05)
+
+    monkeypatch.setattr(explorer.NNExplorerApp, "run_test", built_then_run)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tui_fakes import FakeRunner, log_text, notes, status, train_script, wait_fo
 from nnexplorer.core.errors import RunError, SpecError
 from nnexplorer.core.events import BatchProgress, EpochEnded
 from nnexplorer.core.spec import load_preset
-from nnexplorer.tui.app import NNExplorerApp, make_app
+from nnexplorer.tui.app import START_STATE, NNExplorerApp, make_app
 from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog
 from nnexplorer.tui.screens.help import HelpScreen
 from nnexplorer.tui.widgets.metric_chart import MetricChart
@@ -35,7 +35,7 @@ async def test_starts_ready_and_quits_without_asking(tiny):
     app = make_app(tiny, runner_factory=FakeRunner(train_script()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert status(app) == "Ready"
+        assert status(app) == START_STATE  # Ready, and where the focus is
         assert "detected at first run" in app.main.query_one(StatusBar).device
         assert app.draft.problems() == {}
         assert app.draft.spec() == tiny
@@ -167,16 +167,33 @@ async def test_save_as_then_open_round_trips(tiny, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, target.exists)
         assert load_preset(target) == before
+        target.write_text("# my notes on this experiment\n" + target.read_text())
         app.draft.apply("fit.epochs", 3)
         app.reload_editors()
+        await pilot.press("ctrl+o")  # unsaved edits: it asks before discarding them
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.draft.data["fit"]["epochs"] == 3
         await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
-        app.screen.query_one(Input).value = str(target)
+        assert app.screen.query_one(Input).value == str(target)  # the preset being edited
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.draft.spec() == before
         assert app.preset_path == target
         assert "saved.toml" in app.sub_title
+        # saving the opened file again keeps what its author wrote around the values
+        app.draft.apply("fit.epochs", 9)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog))
+        assert app.screen.query_one(Input).value == str(target)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: load_preset(target).fit.epochs == 9)
+        assert target.read_text().startswith("# my notes on this experiment\n")
+        app.draft.apply("fit.epochs", 7)  # back to the first save's values
         # saving over another file asks first
         other = tmp_path / "other.toml"
         other.write_text("# someone else's file\n")

@@ -6,32 +6,32 @@ frame appears long before a run loads it (in its own process, through ``core.run
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from nnexplorer.core.errors import NnxError, SpecError
+from nnexplorer.core.errors import NnxError
 from nnexplorer.core.spec import (
     DEFAULT_PRESET,
     ExperimentSpec,
-    bundled_dir,
-    bundled_presets,
     load_preset,
-    save_preset,
 )
 from nnexplorer.core.spec.paths import canonical_key
 from nnexplorer.tui.commands import PALETTE, PANE_KEYS, availability
 from nnexplorer.tui.draft import Draft
+from nnexplorer.tui.keys import esc_digit_pane, pane_bindings
 from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, LayersEdited
+from nnexplorer.tui.preset_files import PresetFiles
 from nnexplorer.tui.protocols import StartRun
 from nnexplorer.tui.run_flow import RUN_GROUP, RunController
 from nnexplorer.tui.screens.code_view import CodeScreen
-from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog, preset_choices
+from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog
 from nnexplorer.tui.screens.help import HelpScreen
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
@@ -40,6 +40,11 @@ from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.results_table import ResultsTable
 
 QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
+START_STATE = "Ready. Focus: the layer list; alt+1-8 panes"
+START_FOCUS = (
+    "The focus is on the layer list (Layers pane): a adds a layer, enter edits it; tab moves "
+    "between fields, alt+1..alt+8 switch panes (also inside tmux), F2 switches editors/charts."
+)
 
 
 class NNExplorerApp(App[int]):
@@ -60,10 +65,11 @@ class NNExplorerApp(App[int]):
         Binding("ctrl+p", "command_palette", "Menu", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+l", "log_scale", "Log scale", show=False, priority=True),
-        *[
-            Binding(key, f"pane('{pane}')", f"{pane.capitalize()} pane", show=False)
-            for key, pane in PANE_KEYS.items()
-        ],
+        *pane_bindings(tuple(PANE_KEYS.values())),
+        # focus moves when the key arrives, not after the focused field has seen it: keys
+        # typed ahead then land in the field the tab led to
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(
@@ -76,17 +82,41 @@ class NNExplorerApp(App[int]):
         super().__init__()
         if spec is None:
             spec = load_preset(preset_path or DEFAULT_PRESET)
-        self.draft = Draft(spec.to_dict())
+        self.draft = Draft.from_spec(spec)
         self.preset_path = Path(preset_path) if preset_path else None
         self.run_control = RunController(self, runner_factory, runs_root)
+        self.files = PresetFiles(self)
         self._quitting = False
+
+    async def on_event(self, event: events.Event) -> None:
+        # alt+N inside tmux arrives as ESC+N: switch panes as it arrives, before a field types it
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            pane = esc_digit_pane(event.key, tuple(PANE_KEYS.values()))
+            if pane is not None and self.check_action("pane", (pane,)):
+                self.action_pane(pane)
+                return
+        await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         on_main = len(self.screen_stack) == 1
-        return availability(action, on_main=on_main, busy=self.run_control.busy)
+        if action == "switch_side" and on_main and self.main.wide:
+            return False  # both sides are on show: nothing to switch (and no key in the footer)
+        return availability(
+            action, on_main=on_main, busy=self.run_control.busy, shown=self._runs_shown()
+        )
+
+    def _runs_shown(self) -> bool:
+        """False while the terminal is too small to show a run (a message asks to enlarge it)."""
+        main = getattr(self, "_main", None)
+        return main is None or not main.too_small
 
     def get_default_screen(self) -> Screen:
         self._main = MainScreen(id="main")
+        problems = self.draft.problems()
+        for editor in self._main.editors():  # built with the screen: filled before it is drawn
+            editor.load(self.draft.data)
+            editor.show_problems(problems)
+        self._main.status_bar.set_state(START_STATE)
         return self._main
 
     @property
@@ -113,11 +143,18 @@ class NNExplorerApp(App[int]):
 
     def action_train(self) -> None:
         """Train the edited experiment (F5)."""
-        self.run_control.start("train")
+        self._starting(lambda: self.run_control.start("train"))
 
     def action_grid(self) -> None:
         """Grid-search the values of the Grid pane (F6)."""
-        self.run_control.start("grid")
+        self._starting(lambda: self.run_control.start("grid"))
+
+    def _starting(self, start: Callable[[], object]) -> None:
+        """Run ``start``; a run it starts is never hidden behind the editors."""
+        was_busy = self.busy
+        start()
+        if self.busy and not was_busy and not self.main.wide:
+            self.main.show_pane("charts")
 
     def action_stop(self) -> None:
         """Stop the active run (F7); a second F7 kills its worker at once."""
@@ -125,7 +162,7 @@ class NNExplorerApp(App[int]):
 
     def resume_last(self) -> None:
         """Resume the most recent interrupted grid search (this session's, else on disk)."""
-        self.run_control.resume_last()
+        self._starting(self.run_control.resume_last)
 
     action_resume_last = resume_last
 
@@ -149,12 +186,22 @@ class NNExplorerApp(App[int]):
         self.action_apply_best()
 
     def on_main_screen_ready(self) -> None:
-        self._set_subtitle()
+        self.set_subtitle()
         self.reload_editors()
         name = self.draft.data.get("experiment", {}).get("name", "")
         opened = f"Opened {self.preset_path}" if self.preset_path else f"Editing {name}"
         self.log_line(f"{opened}. F5 trains, F6 searches the grid, F1 explains the pane.")
+        self.log_line(START_FOCUS)
+        self.watch(self.main, "focused", self._focus_moved, init=False)
         self.run_control.show_run_on_charts()
+
+    def _focus_moved(self) -> None:
+        # the start-up hint says where the focus is: once it has moved, it is just "Ready"
+        if self.main.status_bar.state == START_STATE:
+            self.main.status_bar.set_state("Ready")
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # runs wait while the terminal is too small
 
     # ------------------------------------------------------------------ draft and editors
 
@@ -188,7 +235,8 @@ class NNExplorerApp(App[int]):
         self.draft.set_grid(message.grid)
         self.revalidate()
 
-    def _set_subtitle(self) -> None:
+    def set_subtitle(self) -> None:
+        """The experiment's name and its file in the header."""
         name = self.draft.data.get("experiment", {}).get("name", "")
         where = self.preset_path.name if self.preset_path else "unsaved"
         self.sub_title = f"{name} ({where})"
@@ -197,69 +245,19 @@ class NNExplorerApp(App[int]):
 
     def action_save_as(self) -> None:
         """Save the edited experiment as a preset file."""
-        spec = self.draft.spec()
-        if spec is None:
-            self.error("Cannot save yet", [f"fix this first: {self.draft.first_problem()}"])
-            return
-        name = self.preset_path or Path(f"{spec.experiment.name}.toml")
-        if name.resolve().parent == bundled_dir().resolve():
-            name = Path(name.name)  # a copy here, never over the bundled preset
-        self.push_screen(
-            PathDialog("Save the preset as", str(name), action="Save"),
-            partial(self._save, spec),
-        )
-
-    def _save(self, spec: ExperimentSpec, path: str | None, confirmed: bool = False) -> None:
-        if not path:
-            return
-        target = Path(path).expanduser()
-        if target.suffix != ".toml":
-            target = target.with_name(target.name + ".toml")
-        if target.exists() and not confirmed and target != self.preset_path:
-
-            def answer(yes: bool | None) -> None:
-                if yes:
-                    self._save(spec, str(target), confirmed=True)
-
-            self.push_screen(ConfirmDialog(f"{target} exists. Replace it?", "Replace"), answer)
-            return
-        try:
-            save_preset(spec, target)
-        except OSError as exc:
-            self.error("Cannot save the preset", [f"{target}: {exc.strerror or exc}"])
-            return
-        self.preset_path = target
-        self._set_subtitle()
-        self.notify(f"Saved {target}")
-        self.log_line(f"Saved the preset as {target}.")
+        self.files.save_as()
 
     def action_open(self) -> None:
-        """Open a preset file (bundled presets are listed)."""
-        bundled = [(p.name, p.path, p.description) for p in bundled_presets()]
-        choices = preset_choices(bundled, Path.cwd())
-        self.push_screen(
-            PathDialog("Open a preset", "", action="Open", choices=choices), self.open_preset
-        )
+        """Open a preset file (bundled presets are listed); asks first about unsaved edits."""
+        self.files.open()
 
     def open_preset(self, path: str | Path | None) -> None:
         """Load ``path`` into the editors; on errors show them and keep the current state."""
-        if not path:
-            return
-        try:
-            spec = load_preset(path)
-        except SpecError as exc:
-            self.error(f"Cannot open {path}", exc.lines())
-            return
-        self.load_spec(spec, Path(path))
+        self.files.open_path(path)
 
     def load_spec(self, spec: ExperimentSpec, path: Path | None) -> None:
         """Replace the draft with ``spec``."""
-        self.draft = Draft(spec.to_dict())
-        self.preset_path = path
-        self._set_subtitle()
-        self.reload_editors()
-        self.log_line(f"Opened {path or spec.experiment.name}.")
-        self.notify(f"Opened {path.name if path else spec.experiment.name}")
+        self.files.load(spec, path)
 
     def error(self, title: str, lines: list[str]) -> None:
         """Show an error dialog, log every line and notify."""
@@ -301,7 +299,7 @@ class NNExplorerApp(App[int]):
             return
         what, run_dir = choice
         if what == "resume":
-            self.run_control.resume(run_dir)
+            self._starting(lambda: self.run_control.resume(run_dir))
             return
         from nnexplorer.core.runs import load_run
 
@@ -310,15 +308,17 @@ class NNExplorerApp(App[int]):
         except NnxError as exc:
             self.error("Cannot open that run", exc.lines())
             return
-        self.load_spec(record.spec, None)
+        self.files.unless_unsaved(lambda: self.load_spec(record.spec, None))
 
     def action_pane(self, pane: str) -> None:
         """Show and focus one pane."""
         self.main.show_pane(pane)
 
     def action_switch_side(self) -> None:
-        """Switch between the editors and the charts (narrow terminals show one side)."""
-        self.main.show_pane("charts" if self.main.side == "editors" else "layers")
+        """Switch between the editors and the views (narrow terminals show one side), back to
+        the pane last shown there."""
+        side = "views" if self.main.side == "editors" else "editors"
+        self.main.show_pane(self.main.last_pane(side))
 
     def action_log_scale(self) -> None:
         """Toggle the log scale of the loss chart."""
@@ -380,7 +380,8 @@ class NNExplorerApp(App[int]):
         yield from super().get_system_commands(screen)
         on_main = screen is self.main
         for command in PALETTE:
-            if availability(command.name, on_main=on_main, busy=self.run_control.busy):
+            busy, shown = self.run_control.busy, self._runs_shown()
+            if availability(command.name, on_main=on_main, busy=busy, shown=shown):
                 yield SystemCommand(
                     command.title, command.help, partial(self.run_action, command.action)
                 )

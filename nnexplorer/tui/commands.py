@@ -1,8 +1,9 @@
 """What the explorer can do now: the command palette's entries and when an action is available.
 
 One rule serves the keys and the palette: :func:`availability` says whether an action of the
-app can run (a run cannot start while one is active, nothing can be stopped while none is, and
-the main screen's actions wait while a dialog or help page is on top).
+app can run (a run cannot start while one is active or while the terminal is too small to show
+it, nothing can be stopped while none is, and the main screen's actions wait while a dialog or
+help page is on top).
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ BUSY_ONLY = frozenset({"stop"})  # only while a run is active
 PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
 
 
-def availability(action: str, *, on_main: bool, busy: bool) -> bool | None:
+def availability(action: str, *, on_main: bool, busy: bool, shown: bool = True) -> bool | None:
     """True: ``action`` can run now; None: not now (its key shows dimmed); False: not here.
 
     ``action`` is an action's name without parameters (``pane``, not ``pane('data')``).
+    ``shown`` is False while the terminal is too small to show a run: none starts then.
     """
     if action in MAIN_ONLY and not on_main:
         return False
-    if (action in IDLE_ONLY and busy) or (action in BUSY_ONLY and not busy):
+    if action in IDLE_ONLY and (busy or not shown):
+        return None
+    if action in BUSY_ONLY and not busy:
         return None
     return True
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from nnexplorer.core.errors import SpecError
 from nnexplorer.core.spec import ExperimentSpec, validate_spec
+from nnexplorer.core.spec.applicable import applicable
 from nnexplorer.core.spec.paths import canonical_key, set_path
 
 
@@ -59,6 +60,12 @@ class Draft:
         self.data: dict[str, Any] = copy.deepcopy(data)
         self._path_errors: dict[str, str] = {}
         self._result: ExperimentSpec | SpecError | None = None
+
+    @classmethod
+    def from_spec(cls, spec: ExperimentSpec) -> Draft:
+        """The draft of ``spec``: the keys that apply to it (no zero factor shows as ``0.0``,
+        no option of another source), as a saved preset holds them."""
+        return cls(applicable(spec.to_dict()))
 
     def _changed(self) -> None:
         self._result = None
@@ -117,6 +124,10 @@ class Draft:
         if isinstance(result, SpecError) or self._path_errors:
             return None
         return result
+
+    def first_problem_path(self) -> str | None:
+        """The key path of the first problem (``""`` for a whole-spec one), None when valid."""
+        return next(iter(self.problems()), None)
 
     def first_problem(self) -> str | None:
         """``<key path>: <message>`` of the first problem, or None when the draft is valid."""

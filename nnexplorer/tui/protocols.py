@@ -24,3 +24,7 @@ class EditorPane(Protocol):
     def show_problems(self, problems: dict[str, str]) -> None:
         """Mark the fields named in ``problems`` (key path -> reason); clear the others."""
         ...
+
+    def focus_field(self, path: str) -> bool:
+        """Focus the field that shows the key path ``path``; False if the pane has none."""
+        ...

@@ -132,7 +132,8 @@ class RunController:
                 problem = host.draft.first_problem() or "the experiment is invalid"
                 host.notify(problem, title=f"Cannot {verb} yet", severity="error")
                 host.log_line(f"Cannot {verb}: {problem}", "error")
-                host.main.show_pane(pane_of(problem))
+                path = host.draft.first_problem_path() or ""
+                host.main.show_field(pane_of(path or problem), path)
                 return None
         if mode == "grid" and (spec.grid is None or not spec.grid.params):
             message = "The Grid pane lists no values to search: add a parameter first."

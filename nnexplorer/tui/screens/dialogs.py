@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nnexplorer.tui.widgets.ordered_input import OrderedInput
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; ``y``/enter answers yes, ``n``/escape answers no."""
@@ -32,7 +34,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(self._no, id="no", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.set_focus(self.query_one("#no", Button))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -61,7 +63,7 @@ class PathDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label(self._title, classes="dialog-title")
-            yield Input(self._initial, placeholder="path/to/preset.toml", id="path")
+            yield OrderedInput(self._initial, placeholder="path/to/preset.toml", id="path")
             if self._choices:
                 yield OptionList(
                     *[Option(label, id=value) for label, value in self._choices], id="choices"
@@ -72,10 +74,11 @@ class PathDialog(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
+        self.set_focus(self.query_one("#path", Input))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id:
+        # only a choice the user moves to fills the path (not the list's own first highlight)
+        if event.option.id and event.option_list.has_focus:
             self.query_one("#path", Input).value = event.option.id
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -123,7 +126,7 @@ class ErrorDialog(ModalScreen[None]):
                 yield Button("OK", id="ok", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#ok", Button).focus()
+        self.set_focus(self.query_one("#ok", Button))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)

@@ -1,8 +1,12 @@
 """The main screen: editors on the left, charts and results on the right, status at the bottom.
 
 Wide terminals (>= 120 columns) show both sides; narrower ones show one side at a time (F2
-switches). Below 80x24 a message replaces the layout. The editor panes are built when first
-shown (the Layers pane right after the first frame), which keeps the first frame quick.
+switches). Below 80x24 a message replaces the layout. The first frame is already the final
+layout: the breakpoint classes and the side on show are set before it is drawn, and the Layers
+pane is built with the screen (the other editor panes right after the first frame).
+
+Focus moves synchronously (``Screen.set_focus``), never through the message queue, so that keys
+typed ahead on a busy machine land where the keys before them sent the focus.
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Container, Horizontal, ScrollableContainer, Vertical
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.events import Resize
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from nnexplorer.tui.protocols import EditorPane
 from nnexplorer.tui.widgets.data_form import DataForm
 from nnexplorer.tui.widgets.grid_editor import GridEditor
 from nnexplorer.tui.widgets.heatmap import Heatmap
+from nnexplorer.tui.widgets.key_footer import KeyFooter
 from nnexplorer.tui.widgets.layer_stack import LayerStack
 from nnexplorer.tui.widgets.log_panel import LogPanel
 from nnexplorer.tui.widgets.metric_chart import MetricChart
@@ -30,6 +37,7 @@ from nnexplorer.tui.widgets.status_bar import StatusBar
 from nnexplorer.tui.widgets.training_form import TrainingForm
 
 MIN_SIZE = (80, 24)
+WIDE = 120  # from this width both sides show
 FIRST_EDITOR = "layers"
 EditorWidget = DataForm | LayerStack | TrainingForm | GridEditor
 EDITOR_WIDGETS: dict[str, tuple[type[EditorWidget], str]] = {
@@ -52,17 +60,51 @@ PANE_TITLES = {
 }
 
 
+def breakpoint_classes(size: Size) -> dict[str, bool]:
+    """The main screen's breakpoint classes for a terminal of ``size`` (class -> on)."""
+    out: dict[str, bool] = {}
+    for value, points in (
+        (size.width, MainScreen.HORIZONTAL_BREAKPOINTS),
+        (size.height, MainScreen.VERTICAL_BREAKPOINTS),
+    ):
+        chosen = [name for start, name in points if value >= start][-1:]
+        out.update({name: name in chosen for _, name in points})
+    return out
+
+
+def _shown_within(widget: Widget, root: Widget) -> bool:
+    """Whether ``widget`` and its containers up to ``root`` are displayed."""
+    node: DOMNode | None = widget
+    while node is not None and node is not root:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+def _holds_controls(widget: Widget) -> bool:
+    """Whether ``widget`` is a scrolling container with focusable controls inside."""
+    return isinstance(widget, ScrollableContainer) and any(
+        child.focusable for child in widget.query("*")
+    )
+
+
 class MainScreen(Screen[None]):
     """Composes the panes and knows where each one is; the app drives the content."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-h"), (MIN_SIZE[1], "-short"), (36, "-tall")]
+    AUTO_FOCUS = "LayerTable"  # the layer list: visible, and what the first keys act on
 
     def compose(self) -> ComposeResult:
+        # the first frame already has the layout of this terminal's size
+        self.update_classes(breakpoint_classes(self.app.size), animate=False)
         with Container(id="body"):
             with TabbedContent(id="editors", initial=FIRST_EDITOR):
                 for pane in EDITOR_PANES:
-                    yield TabPane(PANE_TITLES[pane], id=pane)
+                    with TabPane(PANE_TITLES[pane], id=pane):
+                        if pane == FIRST_EDITOR:
+                            yield self._editors[pane]
             with Vertical(id="views"):
                 with Horizontal(id="charts"):
                     yield self._loss_chart
@@ -76,7 +118,7 @@ class MainScreen(Screen[None]):
                         yield self._log_panel
         yield Static("", id="too-small")
         yield self._status_bar
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(id="footer")
 
     @dataclass
     class Ready(Message):
@@ -93,12 +135,16 @@ class MainScreen(Screen[None]):
         self._editors: dict[str, EditorWidget] = {}
         self._ready: list[EditorWidget] = []
         self._focus_wanted: str | None = None
+        self._field_wanted: tuple[str, str] | None = None  # (pane, key path) once it is built
         self._loss_chart = MetricChart("loss", id="loss-chart")
         self._metric_chart = MetricChart("metric", id="metric-chart")
         self._results = ResultsTable(id="results-table")
         self._heatmap = Heatmap(id="heatmap-view")
         self._log_panel = LogPanel(id="log-panel")
         self._status_bar = StatusBar(id="status-bar")
+        self._side = "editors"
+        self._last_pane = {"editors": FIRST_EDITOR, "views": "charts"}  # per side, for F2
+        self._ready.append(self._new_editor(FIRST_EDITOR))  # built with the screen
 
     def _new_editor(self, pane: str) -> EditorWidget:
         cls, widget_id = EDITOR_WIDGETS[pane]
@@ -143,8 +189,21 @@ class MainScreen(Screen[None]):
         return self._status_bar
 
     def on_mount(self) -> None:
+        self._apply_side(self.app.size.width)
+        # the layer list has the focus from the first frame (and the footer shows its keys)
+        self._focus_in(self._editors[FIRST_EDITOR])
         self.post_message(self.Ready())
-        self.call_after_refresh(self.ensure_editor, FIRST_EDITOR)
+        # the other editors are built once the first frame is out, so that a pane key
+        # finds its pane ready (and keys typed after it land there)
+        self.call_after_refresh(self.run_worker, self._build_editors(), group="editors")
+
+    async def _build_editors(self) -> None:
+        # one at a time, so that the frames between them stay quick
+        for pane in EDITOR_PANES:
+            if not self.is_attached:
+                return
+            if pane not in self._editors:
+                await self._mount_editor(pane, self._new_editor(pane))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane.id
@@ -157,18 +216,35 @@ class MainScreen(Screen[None]):
             self.run_worker(self._mount_editor(pane, self._new_editor(pane)), group="editors")
 
     async def _mount_editor(self, pane: str, editor: EditorWidget) -> None:
-        await self.query_one(f"#{pane}", TabPane).mount(editor)
+        try:
+            await self.query_one(f"#{pane}", TabPane).mount(editor)
+        except NoMatches:
+            return  # the screen is closing (the app quit while the pane was being built)
         self._ready.append(editor)
         self.post_message(self.EditorMounted(editor))
-        if self._focus_wanted == pane:
-            self.call_after_refresh(self._focus_in, editor)
+        if self._focus_wanted == pane and self.focused_pane() != pane:
+            self._focus_in(editor)
+        self._focus_field(pane)
 
     def on_resize(self, event: Resize) -> None:
         width, height = event.size
+        self._apply_side(width)
         self.query_one("#too-small", Static).update(
             f"The terminal is {width}x{height}.\n\nnnexplorer needs at least "
-            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}: enlarge the window (or zoom out).\n\nctrl+q quits."
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}: enlarge the window (or zoom out).\n"
+            "Runs wait until it is large enough to show them.\n\nctrl+q quits."
         )
+
+    @property
+    def too_small(self) -> bool:
+        """True while the terminal is below the minimum size (the layout is replaced)."""
+        width, height = self.app.size
+        return width < MIN_SIZE[0] or height < MIN_SIZE[1]
+
+    @property
+    def wide(self) -> bool:
+        """True when both sides are on show."""
+        return self.app.size.width >= WIDE
 
     # ------------------------------------------------------------------ panes
 
@@ -179,43 +255,73 @@ class MainScreen(Screen[None]):
     @property
     def editors_ready(self) -> bool:
         """True once the first editor pane is built and loaded."""
-        return FIRST_EDITOR in self._editors and self._editors[FIRST_EDITOR] in self._ready
+        return self._editors[FIRST_EDITOR].is_mounted
+
+    @property
+    def editors_built(self) -> bool:
+        """True once every editor pane is built."""
+        return all(pane in self._editors for pane in EDITOR_PANES) and all(
+            editor in self._ready and editor.is_mounted for editor in self._editors.values()
+        )
 
     @property
     def side(self) -> str:
         """``editors`` or ``views``: the side shown on a narrow terminal."""
-        return "views" if self.has_class("-side-views") else "editors"
+        return self._side
 
     def show_side(self, side: str) -> None:
         """Show the editors or the views (both stay visible on a wide terminal)."""
-        if side != self.side:
-            self.set_class(side == "views", "-side-views")
+        if side != self._side:
+            self._side = side
+            self._apply_side(self.app.size.width)
+
+    def _apply_side(self, width: int) -> None:
+        # inline display (no class on the screen): switching restyles nothing, so it is quick
+        both = width >= WIDE
+        self.query_one("#editors").display = both or self._side == "editors"
+        self.query_one("#views").display = both or self._side == "views"
+
+    def last_pane(self, side: str) -> str:
+        """The pane last shown on ``side`` (``editors`` or ``views``)."""
+        return self._last_pane[side]
 
     def show_pane(self, pane: str) -> None:
-        """Bring ``pane`` into view and focus its first control."""
+        """Bring ``pane`` into view and focus its first control (at once, before later keys)."""
+        side = "editors" if pane in EDITOR_PANES else "views"
+        self._last_pane[side] = pane
         self._focus_wanted = pane
+        self.show_side(side)
         if pane in EDITOR_PANES:
-            self.show_side("editors")
             self.query_one("#editors", TabbedContent).active = pane
             self.ensure_editor(pane)
             target: Widget = self.query_one(f"#{pane}", TabPane)
+        elif pane == "charts":
+            target = self.query_one("#loss-chart")
         else:
-            self.show_side("views")
-            if pane == "charts":
-                target = self.query_one("#loss-chart")
-            else:
-                self.query_one("#view-tabs", TabbedContent).active = pane
-                target = self.query_one(f"#{pane}", TabPane)
-        self.call_after_refresh(self._focus_in, target)
+            self.query_one("#view-tabs", TabbedContent).active = pane
+            target = self.query_one(f"#{pane}", TabPane)
+        self._focus_in(target)
+
+    def show_field(self, pane: str, path: str) -> None:
+        """Show ``pane`` and focus the field of the key path ``path`` (a problem's path)."""
+        self.show_pane(pane)
+        self._field_wanted = (pane, path)
+        editor = self._editors.get(pane)
+        if editor is not None and editor in self._ready and editor.is_mounted:
+            self._focus_field(pane)
+
+    def _focus_field(self, pane: str) -> None:
+        wanted, self._field_wanted = self._field_wanted, None
+        if wanted is not None and wanted[0] == pane:
+            self._editors[pane].focus_field(wanted[1])
 
     def _focus_in(self, target: Widget) -> None:
-        if target.focusable:
-            target.focus()
-            return
-        for widget in target.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
+        """Focus ``target`` or its first shown control (not a scrolling container of controls)."""
+        candidates = [target, *target.query("*")]
+        shown = [w for w in candidates if w.focusable and _shown_within(w, target)]
+        control = next((w for w in shown if not _holds_controls(w)), shown[0] if shown else None)
+        if control is not None:
+            self.set_focus(control)
 
     def focused_pane(self) -> str:
         """The pane holding the focus (or the visible editor tab when nothing is focused)."""

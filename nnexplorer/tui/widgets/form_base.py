@@ -70,11 +70,24 @@ class FieldForm(VerticalScroll):
         return self.query_one(".form-problems", Label)
 
     def focus_first(self) -> None:
-        """Focus the first field that is shown."""
+        """Focus the first field that is shown (at once, not after the keys already sent)."""
         for field in self.fields():
             if self.is_shown(field):
-                field.control.focus()
+                self.screen.set_focus(field.control)
                 return
+
+    def focus_field(self, path: str) -> bool:
+        """Focus the field that shows problems of the key path ``path``; False if none does."""
+        mine = self.mine({path: ""})
+        if not mine:
+            return False
+        local = next(iter(mine))
+        shown = {f.key: f for f in self.fields() if self.is_shown(f)}
+        target = self._field_for(self.PROBLEM_FIELDS.get(local, local), shown)
+        if target is None:
+            return False
+        self.screen.set_focus(shown[target].control)
+        return True
 
     def problems_label(self) -> Label:
         """A new label for problems that no field shows (yield it first in ``compose``)."""

@@ -22,6 +22,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select
 
+from nnexplorer.tui.widgets.ordered_input import OrderedInput
+
 Choices = Sequence[tuple[str, Any]]
 
 
@@ -167,7 +169,7 @@ class FormField(Widget):
             )
         if self.kind == "bool":
             return Checkbox("", bool(value), compact=True, classes="field-control")
-        return Input(
+        return OrderedInput(
             format_value(value),
             placeholder=self._placeholder,
             compact=True,

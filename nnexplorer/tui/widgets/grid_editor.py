@@ -19,6 +19,7 @@ from nnexplorer.tui.messages import GridEdited
 from nnexplorer.tui.widgets.form_base import FieldForm, choices_of, lookup
 from nnexplorer.tui.widgets.form_fields import FormField
 from nnexplorer.tui.widgets.form_values import format_values, parse_values
+from nnexplorer.tui.widgets.ordered_input import OrderedInput
 
 COMMON_KEYS = (
     "optimizer__learning_rate",
@@ -60,14 +61,14 @@ class GridRow(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Input(
+            yield OrderedInput(
                 self._key,
                 placeholder="key",
                 compact=True,
                 suggester=SuggestFromList(self._suggestions),
                 classes="grid-key",
             )
-            yield Input(
+            yield OrderedInput(
                 self._values,
                 placeholder="values, comma-separated",
                 compact=True,
@@ -247,6 +248,15 @@ class GridEditor(FieldForm):
                 rest.pop(p)
             row.show_problem("; ".join(mine) or None)
         super().show_problems(rest)
+
+    def focus_field(self, path: str) -> bool:
+        """Focus the row of a ``grid.params.<key>`` problem, else the setting's field."""
+        for row in self._row_widgets():
+            where = f"grid.params.{row.key}"
+            if row.key and (path == where or path.startswith((where + "[", where + " "))):
+                self.screen.set_focus(row.query_one(".grid-values", Input))
+                return True
+        return super().focus_field(path)
 
     # ------------------------------------------------------------------ display
 

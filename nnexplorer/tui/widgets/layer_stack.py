@@ -8,11 +8,13 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label
+from textual.widgets._select import SelectOverlay
 
 from nnexplorer.core.shapes import LayerRow, dataset_shape, table_for, total_params
 from nnexplorer.core.spec import DataSpec
@@ -29,19 +31,21 @@ OUTPUT_NOTE = (
     "for two classes), or one linear unit for regression. A preset's [output] table can change it."
 )
 FIXED_COLUMNS = 11 + 9 + 3 * 2 + 2  # output shape, params, cell padding, scrollbar
+WIDE, EDITORS_SHARE, EDITORS_MIN = 120, 0.45, 56  # as app.tcss lays out a wide terminal
 
 
 class LayerTable(DataTable):
     """The list of layers; its keys change the stack's structure."""
 
     BINDINGS = [
-        Binding("a", "edit('add_dense')", "Add Dense"),
-        Binding("d", "edit('add_dropout')", "Add Dropout"),
+        Binding("a", "edit('add_dense')", "Add dense"),
+        Binding("d", "edit('add_dropout')", "Add dropout"),
         Binding("x,delete", "edit('remove')", "Remove"),
-        Binding("c", "edit('duplicate')", "Duplicate"),
-        Binding("shift+up,left_square_bracket", "edit('up')", "Move up"),
-        Binding("shift+down,right_square_bracket", "edit('down')", "Move down"),
-        Binding("enter", "edit('form')", "Edit", show=False),
+        Binding("c", "edit('duplicate')", "Copy"),
+        Binding("shift+up,left_square_bracket", "edit('up')", "Up"),
+        Binding("shift+down,right_square_bracket", "edit('down')", "Down"),
+        # at once (priority): the keys typed after enter belong to the form
+        Binding("enter", "edit('form')", "Edit", show=False, priority=True),
     ]
 
     @dataclass
@@ -51,6 +55,10 @@ class LayerTable(DataTable):
         verb: str
 
     def action_edit(self, verb: str) -> None:
+        stack = self.parent
+        if verb == "form" and isinstance(stack, LayerStack):
+            stack.focus_form()
+            return
         self.post_message(self.Command(verb))
 
 
@@ -75,7 +83,8 @@ class LayerStack(Vertical):
     LayerStack > .layer-stack--problem { color: $text-error; text-style: bold; }
     """
 
-    BINDINGS = [Binding("escape", "focus_table", "Layer list", show=False)]
+    # priority: the focus is back on the list before the keys typed after escape arrive
+    BINDINGS = [Binding("escape", "focus_table", "Layer list", show=False, priority=True)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -86,6 +95,7 @@ class LayerStack(Vertical):
         self._raw_problems: dict[str, str] = {}
         self.selected = 0
         self._label_width = 30
+        self._heights: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield LayerTable(cursor_type="row", zebra_stripes=False)
@@ -94,14 +104,42 @@ class LayerStack(Vertical):
         yield LayerForm()
 
     def on_mount(self) -> None:
+        self._label_width = self._label_width_for(self._estimated_width())
         self._refresh_table()
         self._show_selected()
         if self._raw_problems:
             self.show_problems(self._raw_problems)
 
     def action_focus_table(self) -> None:
-        """Back from the form to the layer list."""
-        self.table.focus()
+        """Back from the form to the layer list (an open drop-down list closes first)."""
+        if isinstance(self.screen.focused, SelectOverlay):
+            raise SkipAction()
+        self.screen.set_focus(self.table)
+
+    def focus_field(self, path: str) -> bool:
+        """Select the layer that ``path`` (``layers[2].units``) names and focus that field."""
+        key = problem_key(path)
+        parts = key.split(".")
+        if parts[0] == "output":
+            index = len(self._layers)
+        elif parts[0] == "layers" and len(parts) > 1 and parts[1].isdigit():
+            index = min(int(parts[1]), len(self._layers))
+        else:
+            return False
+        if index != self.selected:
+            self.selected = index
+            self.table.move_cursor(row=index, animate=False)
+            self._show_selected()
+            self.form.show_problems(self._raw_problems)
+            self._list_other_problems()
+        if len(parts) > 2 and self.form.focus_field(key):
+            return True
+        self.screen.set_focus(self.table)
+        return True
+
+    def focus_form(self) -> None:
+        """Into the selected layer's form, at its first field."""
+        self.form.focus_first()
 
     @property
     def table(self) -> LayerTable:
@@ -171,12 +209,20 @@ class LayerStack(Vertical):
         table.add_column("Output", key="output", width=11)
         table.add_column("Params", key="params", width=9)
 
-    def _cells(self, row: LayerRow) -> list[Any]:
-        bad = row.kind != "output" and any(
+    def _bad(self, row: LayerRow) -> bool:
+        return row.kind != "output" and any(
             (p + ".").startswith(f"layers.{row.index}.") for p in self._problems
         )
-        label = Text(no_wrap=True, overflow="ellipsis")
-        if bad:
+
+    def _height(self, row: LayerRow) -> int:
+        """Rows whose summary is wider than the column take two lines (never cut short)."""
+        width = len(row.label) + (2 if self._bad(row) else 0)
+        return 1 if width <= self._label_width else 2
+
+    def _cells(self, row: LayerRow) -> list[Any]:
+        one_line = self._height(row) == 1
+        label = Text(no_wrap=one_line, overflow="ellipsis" if one_line else "fold")
+        if self._bad(row):
             problem = self.get_component_rich_style("layer-stack--problem", partial=True)
             label.append("! ", style=problem)
         label.append(row.label, style="italic" if row.kind == "output" else "")
@@ -187,14 +233,16 @@ class LayerStack(Vertical):
         table = self.table
         if not table.columns:
             self._build_columns()
-        if table.row_count == len(self._rows):
+        heights = [self._height(row) for row in self._rows]
+        if table.row_count == len(self._rows) and heights == self._heights:
             for row in self._rows:
                 for column, cell in zip(table.columns, self._cells(row), strict=True):
                     table.update_cell(str(row.index), column, cell)
         else:
             table.clear()
-            for row in self._rows:
-                table.add_row(*self._cells(row), key=str(row.index))
+            for row, height in zip(self._rows, heights, strict=True):
+                table.add_row(*self._cells(row), key=str(row.index), height=height)
+        self._heights = heights
         self.selected = min(self.selected, len(self._rows) - 1)
         if table.cursor_row != self.selected:
             table.move_cursor(row=self.selected, animate=False)
@@ -205,8 +253,19 @@ class LayerStack(Vertical):
             text += " (sizes known once the data loads)"
         self.query_one(".layer-total", Label).update(text)
 
+    def _estimated_width(self) -> int:
+        """This pane's width before the first layout (so that the first frame is the final
+        one): the whole terminal when narrow, else the editors' share (see app.tcss)."""
+        columns = self.app.size.width
+        side = columns if columns < WIDE else max(EDITORS_MIN, int(columns * EDITORS_SHARE))
+        return side - 2  # the pane's padding
+
+    @staticmethod
+    def _label_width_for(width: int) -> int:
+        return max(12, width - FIXED_COLUMNS)
+
     def on_resize(self) -> None:
-        width = max(12, self.size.width - FIXED_COLUMNS)
+        width = self._label_width_for(self.size.width)
         if width != self._label_width and self.table.columns:
             self._label_width = width
             self._build_columns()
@@ -246,7 +305,7 @@ class LayerStack(Vertical):
         event.stop()
         verb = event.verb
         if verb == "form":
-            self.form.focus_first()
+            self.focus_form()
             return
         index = self.selected
         on_layer = index < len(self._layers)

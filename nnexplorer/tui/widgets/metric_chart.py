@@ -166,7 +166,7 @@ class MetricChart(PlotextPlot):
         self.kind: ChartKind = kind
         self._title = "Loss" if kind == "loss" else "Metric"
         self._series: list[Series] = []
-        self._empty_hint = "F5 trains; the curves appear here"
+        self._empty_hint = "F5 trains"  # short: it fits the narrowest chart
 
     def on_mount(self) -> None:
         super().on_mount()
