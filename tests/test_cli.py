@@ -514,7 +514,7 @@ def test_renderer_grid_table_and_best_params():
     assert "fit 4/4" in out
     table = out[out.index("Candidates") :]
     rows = [line for line in table.splitlines() if "layers.0.units=" in line]
-    assert "layers.0.units=16" in rows[0] and "0.8 ± 0.02" in rows[0]
+    assert "layers.0.units=16" in rows[0] and "0.800 ± 0.020" in rows[0]
     assert "layers.0.units=8" in rows[1]
     assert "best params: layers.0.units=16  (score 0.8)" in out
 

@@ -16,6 +16,7 @@ from nnexplorer.core import events as ev
 from nnexplorer.core.formatting import (
     STATUS_WORDS,
     abbrev,
+    count,
     finite,
     fmt_duration,
     fmt_mean_std,
@@ -309,7 +310,12 @@ def test_numbers_durations_and_seconds():
     assert finite("1") is None
     assert fmt_param(0.001) == "0.001" and fmt_param(0.123456) == "0.123456"
     assert fmt_param(64) == "64" and fmt_param(None) == "-"
-    assert fmt_mean_std(0.655, 0.00512) == "0.655 ± 0.0051"
+    # one precision for both: the spread's two significant digits decide the decimals
+    assert fmt_mean_std(0.655, 0.00512) == "0.6550 ± 0.0051"
+    assert fmt_mean_std(0.8, 0.02) == "0.800 ± 0.020"
+    assert fmt_mean_std(-3708.48, 120.3) == "-3708 ± 120"
+    assert fmt_mean_std(0.91, 0.0) == "0.91 ± 0"
+    assert count(1, "epoch") == "1 epoch" and count(30, "epoch") == "30 epochs"
     assert fmt_mean_std(0.8, None) == "0.8" and fmt_mean_std(None, 0.1) == "-"
     assert fmt_duration(7) == "00:07" and fmt_duration(125) == "02:05"
     assert fmt_duration(3723) == "1:02:03"

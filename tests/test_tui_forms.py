@@ -310,9 +310,22 @@ async def test_data_form_fields_and_options(digits):
         await type_into(pilot, app, "data.test_size", "0.25")
         assert field(app, "data.test_size").problem is None
         assert app.draft.spec().data.test_size == 0.25
+        # standardising the target is offered for regression sources only
+        assert not field(app, "data.standardize_target").display
+        await choose(pilot, app, "data.source", "synthetic:r")
+        assert app.edits()[-1] == ("data.source", "synthetic:regression")
+        assert field(app, "data.standardize_target").display
+        field(app, "data.standardize_target").control.focus()
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.edits()[-1] == ("data.standardize_target", True)
+        assert app.draft.spec().data.standardize_target
 
 
-async def test_data_form_file_source(digits):
+async def test_data_form_file_source(digits, tmp_path):
+    points = tmp_path / "x.csv"
+    points.write_text("a,b,y\n1,2,0\n", encoding="utf-8")
     app = Host(DataForm(), digits)
     async with app.run_test(size=(80, 24)) as pilot:
         await choose(pilot, app, "data.source", "file")
@@ -320,8 +333,10 @@ async def test_data_form_file_source(digits):
         assert app.edits()[-1] == ("data.source", "file:")
         assert "data.source" in app.draft.problems()
         assert field(app, "data.source").problem
-        await type_into(pilot, app, "data.file", "x.csv")
-        assert app.edits()[-1] == ("data.source", "file:x.csv")
+        await type_into(pilot, app, "data.file", "missing.csv")
+        assert "file not found" in field(app, "data.source").problem  # named when chosen
+        await type_into(pilot, app, "data.file", str(points))
+        assert app.edits()[-1] == ("data.source", f"file:{points}")
         assert field(app, "data.source").problem is None
         await type_into(pilot, app, "data.target", "3")
         assert app.edits()[-1] == ("data.target", 3)

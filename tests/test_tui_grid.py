@@ -33,9 +33,10 @@ async def test_grid_search_fills_candidates_heatmap_and_applies_best(tiny_spec_d
         table = app.main.query_one(ResultsTable).candidates_table
         assert table.row_count == 4
         best = table.get_row("run1#3")
-        assert best[0] == "1" and best[6] == "layers.0.units=8 lr=0.01"
-        assert best[2] == "0.655 ± 0.005" and best[3] == "2/2" and best[5] == "done"
-        assert table.get_row("run1#1")[5] == "failed: loss became NaN"
+        # rank, candidate, params (before the long columns), mean ± std, folds, fit time, status
+        assert best[0] == "1" and best[2] == "layers.0.units=8 lr=0.01"
+        assert best[3] == "0.6550 ± 0.0050" and best[4] == "2/2" and best[6] == "done"
+        assert table.get_row("run1#1")[6] == "failed: loss became NaN"
         from nnexplorer.tui.widgets.heatmap import Heatmap, heat_cells
 
         heat = app.main.query_one(Heatmap)

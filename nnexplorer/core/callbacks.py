@@ -12,8 +12,45 @@ import math
 import time
 from typing import Any
 
-from nnexplorer.core.events import BatchProgress, Cancel, Emit, EpochEnded, RunStatus
+from nnexplorer.core.events import (
+    LOSS_EXPLODING,
+    BatchProgress,
+    Cancel,
+    Emit,
+    EpochEnded,
+    LogEvent,
+    RunStatus,
+)
 from nnexplorer.core.spec import ExperimentSpec
+
+CROSSENTROPY_LIMIT = 100.0  # chance level is ln(classes), below 7 for 1000 classes
+GROWTH_LIMIT = 100.0  # a loss 100 times its lowest so far has blown up
+
+
+def loss_exploding(losses: list[float], crossentropy: bool) -> bool:
+    """Whether the last of ``losses`` (one per epoch, finite) has blown up.
+
+    A cross-entropy far above any chance level, or any loss grown a hundredfold over its lowest
+    value so far: the weights are running away (a learning rate far too high) even while the
+    loss stays finite and the accuracy may hold.
+    """
+    if not losses or not math.isfinite(losses[-1]):
+        return False
+    last = losses[-1]
+    if crossentropy and last > CROSSENTROPY_LIMIT:
+        return True
+    earlier = [v for v in losses[:-1] if math.isfinite(v) and v > 0]
+    return bool(earlier) and last > GROWTH_LIMIT * min(earlier)
+
+
+def exploding_message(loss: float, epoch: int, lowest: float, optimizer: str, lr: Any) -> str:
+    """The warning for a loss that blew up."""
+    rate = f"{optimizer} with learning_rate={lr:g}" if isinstance(lr, float) else optimizer
+    return (
+        f"the loss exploded to {loss:.3g} at epoch {epoch} (lowest {lowest:.3g}): the weights "
+        f"are running away; the learning rate is likely far too high ({rate}): try 10 to "
+        "1000 times smaller"
+    )
 
 
 def _finite(value: Any) -> bool:
@@ -58,6 +95,8 @@ def _callback_class() -> type:
             self._epoch_start = 0.0
             self._last_report = -math.inf
             self._batches_done = 0
+            self._losses: list[float] = []
+            self.exploded = False
 
         # ----------------------------------------------------------------- fit loop hooks
 
@@ -113,6 +152,38 @@ def _callback_class() -> type:
                     fold=self.fold,
                 )
             )
+            self._watch_loss(metrics.get("loss"), epoch + 1)
+
+        def _watch_loss(self, loss: Any, epoch: int) -> None:
+            """Warn once when a finite loss blows up (see :func:`loss_exploding`)."""
+            if not isinstance(loss, float):
+                return
+            self._losses.append(loss)
+            if self.exploded or not loss_exploding(self._losses, self._crossentropy()):
+                return
+            self.exploded = True
+            optimizer = self.model.optimizer
+            try:
+                lr: Any = float(optimizer.learning_rate)
+            except (TypeError, ValueError):
+                lr = None
+            lowest = min(self._losses)
+            message = exploding_message(loss, epoch, lowest, type(optimizer).__name__, lr)
+            if self.candidate is not None:
+                fold = "refit" if self.fold is None else f"fold {self.fold + 1}"
+                message = f"candidate #{self.candidate + 1} {fold}: {message}"
+            self.emit(
+                LogEvent(run_id=self.run_id, level="warning", message=message, code=LOSS_EXPLODING)
+            )
+
+        def _crossentropy(self) -> bool:
+            loss = getattr(self.model, "loss", None)
+            name = (
+                loss
+                if isinstance(loss, str)
+                else getattr(loss, "__name__", "") or getattr(loss, "name", "")
+            )
+            return "crossentropy" in str(name)
 
         def _diverge(self) -> None:
             if not self.diverged:

@@ -194,13 +194,18 @@ class RunFinished(Event):
     message: str = ""
 
 
+LOSS_EXPLODING = "loss_exploding"  # LogEvent.code: a finite loss that blew up
+
+
 @dataclass(frozen=True, kw_only=True)
 class LogEvent(Event):
-    """A line for the log: ``level`` is debug, info, warning or error."""
+    """A line for the log: ``level`` is debug, info, warning or error; ``code`` names a
+    condition the front-ends also show elsewhere (``loss_exploding``: the status line)."""
 
     type: ClassVar[str] = "log"
     level: str = "info"
     message: str = ""
+    code: str = ""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -38,6 +38,11 @@ def fmt_number(value: Any) -> str:
     return f"{value:.4g}"
 
 
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``1 epoch``, ``30 epochs`` (``plural`` when adding an s is wrong)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def fmt_param(value: Any) -> str:
     """A grid or parameter value as it was given (``0.001``, ``64``, ``relu``)."""
     if value is None:
@@ -48,11 +53,18 @@ def fmt_param(value: Any) -> str:
 
 
 def fmt_mean_std(mean: Any, std: Any) -> str:
-    """A cross-validation score: ``0.655 ± 0.005`` (two digits of spread), ``-`` when missing."""
+    """A cross-validation score with one precision for both numbers: the spread to two
+    significant digits and the mean to as many decimals (``0.6550 ± 0.0051``, ``-3708 ± 120``);
+    ``-`` when missing."""
     if finite(mean) is None:
         return fmt_number(mean)
     spread = finite(std)
-    return fmt_number(mean) + (f" ± {spread:.2g}" if spread is not None else "")
+    if spread is None:
+        return fmt_number(mean)
+    if spread == 0:
+        return f"{fmt_number(mean)} ± 0"
+    decimals = min(12, max(0, 1 - math.floor(math.log10(abs(spread)))))
+    return f"{mean:.{decimals}f} ± {abs(spread):.{decimals}f}"
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -30,6 +30,7 @@ from nnexplorer.core.events import (
     exit_code,
     tee,
 )
+from nnexplorer.core.formatting import count
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.spec import ExperimentSpec
@@ -123,7 +124,7 @@ def train(
     except KeyboardInterrupt:
         state.sync_from_callback()
         status = "cancelled"
-        message = f"interrupted after {state.epochs_completed} epoch(s)"
+        message = f"interrupted after {count(state.epochs_completed, 'epoch')}"
         _save_model(state, out)
     except Exception as exc:
         state.sync_from_callback()
@@ -276,7 +277,7 @@ def _after_fit(
         return "diverged", divergence_message(spec, callback.diverged_epoch, loss, state.target)
     if callback.status == "cancelled":
         _save_model(state, out)
-        return "cancelled", f"stopped after {state.epochs_completed} epoch(s)"
+        return "cancelled", f"stopped after {count(state.epochs_completed, 'epoch')}"
     message = ""
     early = state.early_stopping
     if early is not None and early.stopped_epoch > 0:

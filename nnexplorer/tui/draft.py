@@ -2,7 +2,8 @@
 
 The editor panes post edits (key path + value); the app applies them here and asks for the
 problems, which come from :func:`nnexplorer.core.spec.validate_spec` (the same rules and messages
-as loading a preset file).
+as loading a preset file), plus a data source that cannot be read (a missing file, an empty
+keras cache: :func:`nnexplorer.core.availability.source_problem`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import copy
 import re
 from typing import Any
 
+from nnexplorer.core.availability import source_problem
 from nnexplorer.core.errors import SpecError
 from nnexplorer.core.spec import ExperimentSpec, validate_spec
 from nnexplorer.core.spec.applicable import applicable
 from nnexplorer.core.spec.paths import canonical_key, set_path
+
+SOURCE = "data.source"
 
 
 def remove_path(data: dict[str, Any], path: str) -> None:
@@ -60,6 +64,7 @@ class Draft:
         self.data: dict[str, Any] = copy.deepcopy(data)
         self._path_errors: dict[str, str] = {}
         self._result: ExperimentSpec | SpecError | None = None
+        self._source_problem: str | None = None
 
     @classmethod
     def from_spec(cls, spec: ExperimentSpec) -> Draft:
@@ -103,6 +108,8 @@ class Draft:
                 self._result = validate_spec(self.data)
             except SpecError as exc:
                 self._result = exc
+            data = self.data.get("data")
+            self._source_problem = source_problem(data if isinstance(data, dict) else {})
         return self._result
 
     def problems(self) -> dict[str, str]:
@@ -116,12 +123,14 @@ class Draft:
                 )
         for path, message in self._path_errors.items():
             found.setdefault(path, message)
+        if self._source_problem and SOURCE not in found:
+            found[SOURCE] = self._source_problem  # a file or cache that is not there
         return found
 
     def spec(self) -> ExperimentSpec | None:
         """The valid experiment, or None while there are problems."""
         result = self._validate()
-        if isinstance(result, SpecError) or self._path_errors:
+        if isinstance(result, SpecError) or self._path_errors or self._source_problem:
             return None
         return result
 

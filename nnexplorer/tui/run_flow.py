@@ -27,13 +27,14 @@ from nnexplorer.core.events import (
     RunFinished,
     RunStarted,
 )
-from nnexplorer.core.formatting import fmt_number
+from nnexplorer.core.formatting import fmt_number, status_word
 from nnexplorer.core.runner import RunControl, StartRun, start_run
+from nnexplorer.core.runs import EVENTS_FILE, STDERR_FILE
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.messages import EngineEvent
 from nnexplorer.tui.screens.main import MainScreen
-from nnexplorer.tui.session import RunView, settings_text
+from nnexplorer.tui.session import RunView, one_line, settings_text, stopped_text
 
 RUN_GROUP = "run"  # the worker group of the threads that follow a run
 PANE_OF_SECTION = {
@@ -190,12 +191,14 @@ class RunController:
             params = f", {event.n_params:,} parameters" if event.n_params else ""
             host.log_line(f"Run {event.run_id} started on {event.device}{params}.")
         elif isinstance(event, LogEvent):
-            host.log_line(event.message, event.level)
+            details = str(Path(run.run_dir) / EVENTS_FILE) if run.run_dir else ""
+            host.log_line(one_line(event.message, details), event.level)
         elif isinstance(event, CandidateFinished):
             cand = run.candidates.get(event.candidate)
             if event.status != "completed" and cand is not None:
                 reason = f": {event.reason}" if event.reason else ""
-                host.log_line(f"Candidate #{event.candidate + 1} {event.status}{reason}", "warning")
+                word = status_word(event.status)
+                host.log_line(f"Candidate #{event.candidate + 1} {word}{reason}", "warning")
         elif isinstance(event, RunFinished):
             self.finish(run)
             return
@@ -225,9 +228,9 @@ class RunController:
         if run.mode == "grid":
             host.main.heatmap.show_run(run)
         title, text, level = self._outcome(run)
+        text = one_line(text, str(Path(run.run_dir) / STDERR_FILE) if run.run_dir else "")
         host.notify(text, title=title, severity=level)
-        for line in text.splitlines() or [text]:
-            host.log_line(line, {"information": "info"}.get(level, level))
+        host.log_line(text, {"information": "info"}.get(level, level))
 
     def _outcome(self, run: RunView) -> tuple[str, str, SeverityLevel]:
         detail = run.message.strip()
@@ -244,7 +247,7 @@ class RunController:
                 "warning",
             )
         if run.status == "cancelled":
-            return "Stopped", f"{run.name}: stopped. {detail}".strip(), "warning"
+            return "Stopped", f"{run.name}: {stopped_text(detail)}", "warning"
         return "Failed", f"{run.name} failed: {detail or 'no reason given'}", "error"
 
     def worker_ended(self, worker: Worker[None]) -> None:
@@ -281,7 +284,8 @@ class RunController:
         if again:
             host.log_line("Killing the worker process.", "warning")
             return
-        host.main.status_bar.set_state("Stopping after the current batch (F7 again kills)")
+        run.stopping = True
+        host.main.status_bar.set_state(run.state_line())
         host.log_line(f"Stopping {run.name}...")
 
     def kill_active(self) -> None:

@@ -21,11 +21,18 @@ class RunView(RunProgress):
     settings: str = ""
     grid_params: dict[str, list[Any]] = field(default_factory=dict)
     started: float | None = field(default_factory=time.time)  # from the moment it was asked for
+    stopping: bool = False  # F7 was pressed: the run ends after the current batch
 
     def state_line(self) -> str:
         """The status-bar state: Training epoch 7/50, 1.2 s/epoch, ETA 00:51 / Done / ..."""
         if not self.running:
             return status_word(self.status).capitalize()
+        if self.stopping:
+            return STOPPING
+        line = self._running_line()
+        return f"{line} | {self.warning}" if self.warning else line
+
+    def _running_line(self) -> str:
         if self.status == "queued":
             return "Queued: waiting for a free slot..."
         if self.status != "running":
@@ -61,6 +68,36 @@ class RunView(RunProgress):
         if eta is not None:
             text += f", ETA {fmt_duration(eta)}"
         return text
+
+
+TRACEBACK = "Traceback (most recent call last):"
+STOPPING = "Stopping... (F7 again kills the worker)"
+
+
+def stopped_text(detail: str) -> str:
+    """How a stopped run ended, saying ``stopped`` once: ``stopped after 30 epochs``."""
+    word = status_word("cancelled")
+    if not detail:
+        return word
+    if detail.lower().startswith((word, "interrupted")):
+        return detail
+    return f"{word}: {detail}"
+
+
+def one_line(message: str, details: str = "") -> str:
+    """A message for the log and the notifications: one line; a traceback becomes the error it
+    ended with, and ``details`` (the file that holds the rest) is named when lines were left out.
+    """
+    text = message.strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return text
+    if TRACEBACK in text:
+        before = text.split(TRACEBACK, 1)[0].strip().rstrip(":").strip()
+        head = f"{before}: {lines[-1]}" if before else lines[-1]
+    else:
+        head = lines[0]
+    return f"{head} (details: {details})" if details else head
 
 
 def settings_text(spec: Any) -> str:

@@ -7,7 +7,8 @@ only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file 
 
 Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
 :mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`),
-:mod:`._target_scale` (standardised regression targets).
+:mod:`._target_scale` (standardised regression targets). Whether a source can be read at all,
+checked without reading it: :func:`nnexplorer.core.availability.source_problem`.
 """
 
 from nnexplorer.core.datasets._files import RawData

@@ -6,11 +6,11 @@ Nothing is ever downloaded: keras datasets are read only from the local cache (`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from nnexplorer.core.availability import FASHION_MNIST_FILES, keras_dataset_dirs
 from nnexplorer.core.datasets._files import (
     RawData,
     fail,
@@ -23,11 +23,6 @@ from nnexplorer.core.spec import DataSpec
 
 FASHION_MNIST_CLASSES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat")
 FASHION_MNIST_CLASSES += ("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-FASHION_MNIST_FILES = tuple(
-    f"{part}-{kind}-ubyte.gz"
-    for part in ("train", "t10k")
-    for kind in ("images-idx3", "labels-idx1")
-)
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 # --------------------------------------------------------------------------- sources
@@ -101,16 +96,6 @@ def _make_classification(data: DataSpec, seed: int | None) -> tuple[np.ndarray, 
 
 
 # --------------------------------------------------------------------------- keras cache
-
-
-def keras_dataset_dirs() -> list[Path]:
-    """Where keras caches datasets: $KERAS_HOME/datasets or ~/.keras/datasets (then /tmp/.keras)."""
-    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-    dirs = [home / "datasets"]
-    # keras falls back to /tmp/.keras when its home is not writable
-    if not os.access(home if home.exists() else home.parent, os.W_OK):
-        dirs.append(Path("/tmp/.keras/datasets"))
-    return dirs
 
 
 def read_keras_cache(name: str) -> RawData:

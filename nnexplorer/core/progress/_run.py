@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar, cast
 
 from nnexplorer.core.events import (
+    LOSS_EXPLODING,
     STATUSES,
     BatchProgress,
     CandidateFinished,
     CandidateStarted,
     EpochEnded,
     Event,
+    LogEvent,
     RunFinished,
     RunStarted,
     RunStatus,
@@ -50,6 +52,7 @@ class RunProgress:
     test_metrics: dict[str, Any] = field(default_factory=dict)
     best_params: dict[str, Any] | None = None
     best_score: float | None = None
+    warning: str = ""  # a condition worth the status line (a loss that blew up)
 
     # ------------------------------------------------------------------ folding events
 
@@ -104,6 +107,10 @@ class RunProgress:
             cand.set_aggregate(event)
         else:
             cand.add_fold(event)
+
+    def _on_log(self, event: LogEvent) -> None:
+        if event.code == LOSS_EXPLODING:
+            self.warning = "the loss is exploding (see the log)"
 
     def _on_run_finished(self, event: RunFinished) -> None:
         summary: dict[str, Any] = {**(event.summary or {})}

@@ -37,6 +37,7 @@ from nnexplorer.core.events import (
     exit_code,
     tee,
 )
+from nnexplorer.core.formatting import count
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.search._fit import FitCancelled
 from nnexplorer.core.search._journal import FitTailer, prepare_fits, request_stop, stop_requested
@@ -189,7 +190,9 @@ def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -
         out(
             LogEvent(
                 run_id=run_id,
-                message=f"resuming: {len(state.prior)} finished fit(s) are reused, not refitted",
+                message=(
+                    f"resuming: {count(len(state.prior), 'finished fit')} reused, not refitted"
+                ),
             )
         )
     return FitTailer(
@@ -221,7 +224,7 @@ def _search(
 def _cancelled_message(state: SearchState) -> str:
     done = len(state.records)
     return (
-        f"stopped; {done} finished fit(s) are kept in the journal "
+        f"stopped; {count(done, 'finished fit')} kept in the journal "
         f"(continue with --resume {state.run_dir})"
     )
 

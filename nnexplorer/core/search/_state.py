@@ -22,6 +22,7 @@ import numpy as np
 
 from nnexplorer.core.errors import NnxError, RunError, describe_error
 from nnexplorer.core.events import RunStatus, RunSummary
+from nnexplorer.core.formatting import count
 from nnexplorer.core.search._estimator import make_estimator
 from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
 from nnexplorer.core.search._space import (
@@ -356,7 +357,7 @@ def _all_failed(exc: BaseException) -> bool:
 def failure_message(exc: BaseException, state: SearchState) -> str:
     """One clear message for what ended the search."""
     done = len(state.records)
-    kept = f"{done} finished fit(s) are kept in the journal (fits.jsonl)"
+    kept = f"{count(done, 'finished fit')} kept in the journal (fits.jsonl)"
     if _worker_died(exc):
         return (
             "a worker process died (killed by the operating system, perhaps out of memory); "

@@ -40,6 +40,7 @@ class DataForm(FieldForm):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._data: dict[str, Any] = {}
+        self._unreadable = False
 
     def compose(self) -> ComposeResult:
         yield self.problems_label()
@@ -51,6 +52,7 @@ class DataForm(FieldForm):
         yield FormField("data.test_size", "Test size", "float", placeholder="0.2")
         yield FormField("data.validation_split", "Validation", "float", placeholder="0.2")
         yield FormField("data.standardize", "Scaling", "choice", choices=choices_of(vocab.SCALINGS))
+        yield FormField("data.standardize_target", "Scale target", "bool")
         yield FormField("data.stratify", "Stratify", "bool")
         yield FormField("data.max_samples", "Max samples", "int", optional=True, placeholder="all")
         with Vertical(classes="data-group", id="data-synthetic"):
@@ -97,6 +99,13 @@ class DataForm(FieldForm):
                 field.set_value(values.get(name))
         self._update_visibility()
 
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """Mark the fields with problems; a source that cannot be read has no shape to show."""
+        super().show_problems(problems)
+        self._unreadable = "data.source" in problems
+        if self.fields():  # composed
+            self._update_visibility()
+
     def _update_visibility(self) -> None:
         source = str(self._data.get("source", DEFAULTS["source"]))
         kind, _, name = source.partition(":")
@@ -108,7 +117,15 @@ class DataForm(FieldForm):
         for option in ("n_samples", "noise", "n_features", "n_classes"):
             self.field(f"data.{option}").display = option in used
         shape = dataset_shape(self._data or {"source": source})
-        if shape is None:
+        task = self._data.get("task", "auto")
+        regression = task == "regression" or (
+            task == "auto" and shape is not None and shape[2] == "regression"
+        )
+        target = self.field("data.standardize_target")
+        target.display = regression or bool(target.value)  # regression targets only
+        if self._unreadable:
+            text = "Shape: unknown, the source cannot be read (see above)"
+        elif shape is None:
             text = "Shape: known once the data is loaded"
         elif shape[2] == "regression":
             text = f"Shape: {shape[0]} features, regression"

@@ -221,7 +221,10 @@ class Heatmap(Vertical):
         if cols == rows:
             cols = None
         best = run.best_candidate_params()
-        caption = f"best so far: {short_params(best)}" if best else "no candidate finished yet"
+        if not best:
+            caption = "no candidate finished yet"
+        else:
+            caption = f"{'best so far' if run.running else 'best'}: {short_params(best)}"
         table = heat_table(run, rows, cols, self._styles())
         table.caption = f"mean CV score; * best; {caption}"
         grid.update(table)

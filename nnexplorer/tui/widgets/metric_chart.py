@@ -12,11 +12,15 @@ from textual_plotext import PlotextPlot
 
 from nnexplorer.core.formatting import finite
 from nnexplorer.core.progress import REFIT, CandidateProgress, RunProgress
+from nnexplorer.tui.widgets.chart_axes import y_ticks
 
 ChartKind = Literal["loss", "metric"]
 TRAIN_COLOR = "cyan"
 VAL_COLOR = "orange"
 FAINT_COLOR = "gray"
+TRAIN_MARKER = "braille"  # a solid line
+VAL_MARKER = "dot"  # a dotted line: the two read apart without colour (NO_COLOR) too
+SWATCHES = {TRAIN_MARKER: "━━", VAL_MARKER: "••"}
 CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "cyan+", "green+")
 MAX_CANDIDATE_LINES = 8
 # plotext colours are ANSI colours: the same ones name the legend's swatches
@@ -42,6 +46,7 @@ class Series:
     ys: list[float]
     color: str
     faint: bool = False
+    marker: str = TRAIN_MARKER
 
 
 def _series(
@@ -52,7 +57,8 @@ def _series(
     ]
     if not points:
         return None
-    return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint)
+    marker = VAL_MARKER if name.startswith("val_") else TRAIN_MARKER
+    return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint, marker)
 
 
 def _names(kind: ChartKind, run: RunProgress) -> tuple[str, str] | None:
@@ -131,7 +137,8 @@ def legend_markup(title: str, series: list[Series]) -> str:
     parts = [f"[b]{title}[/b]"]
     for line in sorted(series, key=lambda s: s.faint):
         if line.label:
-            swatch = "┄┄" if line.faint else "━━"
+            swatch = SWATCHES.get(line.marker, "━━")
+            swatch = "┄┄" if line.faint and line.marker == TRAIN_MARKER else swatch
             parts.append(f"[{ANSI_NAMES.get(line.color, line.color)}]{swatch}[/] {line.label}")
     return "  ".join(parts)
 
@@ -210,6 +217,10 @@ class MetricChart(PlotextPlot):
         self.border_title = legend_markup(title, self._series)
         self.refresh()
 
+    def _plot_rows(self) -> int:
+        """Rows of the plot itself (the widget less the x axis and its labels)."""
+        return max(2, self.size.height - 4)
+
     def render(self) -> RenderResult:
         # plotext scales its stored data in place when it builds a log plot: plot afresh
         # before every build, so that a second render does not take the log twice
@@ -230,12 +241,18 @@ class MetricChart(PlotextPlot):
         plt.yscale("log" if log and lines else "linear")
         last_epoch = 0
         for line, xs, ys in lines:
-            plt.plot(xs, ys, color=line.color, marker="braille")
+            plt.plot(xs, ys, color=line.color, marker=line.marker)
             last_epoch = max(last_epoch, xs[-1])
+        if lines and not log:  # round, evenly spaced ticks with short labels
+            levels, labels = y_ticks([y for _, _, ys in lines for y in ys], self._plot_rows())
+            plt.yticks(levels, labels)
+            plt.ylim(levels[0], levels[-1])
         if last_epoch:
             ticks = epoch_ticks(last_epoch)
             plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
         if not lines:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
+            levels, labels = y_ticks([0.0, 1.0], self._plot_rows())
+            plt.yticks(levels, labels)
             plt.text(self._empty_hint, 0.5, 0.5, alignment="center")

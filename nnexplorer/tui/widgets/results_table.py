@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Label
 
@@ -24,7 +26,8 @@ from nnexplorer.tui.session import RunView
 
 RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val", "Test", "Time", "Settings")
 REASON_CHARS = 40
-CANDIDATE_COLUMNS = ("Rank", "Cand", "Mean ± std", "Folds", "Fit time", "Status", "Params")
+# the parameters right after the candidate's number: a narrow table still shows what it tried
+CANDIDATE_COLUMNS = ("Rank", "Cand", "Params", "Mean ± std", "Folds", "Fit time", "Status")
 
 
 class Cell(str):
@@ -90,11 +93,11 @@ def candidate_cells(run: RunView, index: int) -> list[Cell]:
     return [
         Cell(str(rank) if rank else "-", rank),
         Cell(f"#{index + 1}", index),
+        Cell(short_params(cand.params), short_params(cand.params)),
         score,
         Cell(f"{cand.folds_done}/{folds or '?'}", cand.folds_done),
         Cell(f"{fit:.1f} s" if fit is not None else "-", fit),
         _status(cand.status, cand.reason[:REASON_CHARS]),
-        Cell(short_params(cand.params), short_params(cand.params)),
     ]
 
 
@@ -115,6 +118,16 @@ class SortableTable(DataTable):
     def on_mount(self) -> None:
         for name in self._names:
             self.add_column(name, key=name)
+
+    def on_click(self, event: events.Click) -> None:
+        # one click draws a row's curves: DataTable selects only a row already highlighted
+        row = event.style.meta.get("row")
+        if isinstance(row, int) and row >= 0:
+            self.call_later(self._select_if_moved, self.cursor_coordinate)
+
+    def _select_if_moved(self, before: Coordinate) -> None:
+        if self.cursor_coordinate != before:
+            self.action_select_cursor()
 
     def put_row(self, key: str, cells: list[Cell]) -> None:
         """Add the row ``key`` or update its cells."""
