@@ -223,3 +223,18 @@ async def test_the_log_wraps_long_lines_and_opens_at_the_newest(tiny_spec):
         await pilot.pause()
         assert max(strip.cell_length for strip in log.lines) > 80
         await wait_for(pilot, lambda: log.scroll_y >= log.max_scroll_y)
+
+
+async def test_grid_keys_are_never_cut(tiny_spec_data):
+    tiny_spec_data["grid"] = {
+        "params": {"optimizer__learning_rate": [0.001, 0.01], "hidden.kernel_regularizer.l2": [0]}
+    }
+    app = make_app(validate_spec(tiny_spec_data), runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("alt+4")
+        await wait_for(pilot, lambda: app.main.editors_built)
+        await pilot.pause()
+        keys = list(app.main.query(".grid-key").results())
+        assert len(keys) == 2
+        for key in keys:
+            await wait_for(pilot, lambda key=key: key.size.width > len(key.value))

@@ -44,7 +44,7 @@ class GridRow(Vertical):
     DEFAULT_CSS = """
     GridRow { height: auto; }
     GridRow > Horizontal { height: auto; }
-    GridRow .grid-key { width: 1fr; }
+    GridRow .grid-key { width: 1fr; }  /* GridEditor fits it to the longest key */
     GridRow .grid-values { width: 1fr; margin: 0 0 0 1; }
     GridRow Button { min-width: 3; width: 3; margin: 0 0 0 1; }
     GridRow > .grid-problem { display: none; color: $text-error; width: 1fr; }
@@ -58,6 +58,7 @@ class GridRow(Vertical):
         self._suggestions = suggestions
         self.local_problem: str | None = None
         self.spec_problem: str | None = None
+        self._key_width: int | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -76,6 +77,16 @@ class GridRow(Vertical):
             )
             yield Button("✕", compact=True, classes="grid-remove", tooltip="Remove this row")
         yield Label("", classes="grid-problem", markup=False)
+
+    def on_mount(self) -> None:
+        self.refresh_problem()
+        self.set_key_width(self._key_width)
+
+    def set_key_width(self, width: int | None) -> None:
+        """Give the key column ``width`` cells (None: share the row with the values)."""
+        self._key_width = width
+        if self.is_mounted:
+            self.query_one(".grid-key", Input).styles.width = width if width else "1fr"
 
     @property
     def key(self) -> str:
@@ -101,9 +112,6 @@ class GridRow(Vertical):
         if self.is_mounted:
             self.query_one(".grid-problem", Label).update(text or "")
             self.query_one(".grid-values", Input).set_class(bool(text), "-invalid")
-
-    def on_mount(self) -> None:
-        self.refresh_problem()
 
 
 class GridEditor(FieldForm):
@@ -186,6 +194,7 @@ class GridEditor(FieldForm):
         ]
         if self._rows:
             self.query_one("#grid-rows").mount_all(self._rows)
+        self._fit_keys()
         table = {**DEFAULTS, **(self._base or {})}
         for name in SETTINGS:
             self.field(f"grid.{name}").set_value(table.get(name))
@@ -288,7 +297,20 @@ class GridEditor(FieldForm):
 
     # ------------------------------------------------------------------ edits
 
+    def _fit_keys(self) -> None:
+        """The key column as wide as the longest key (keys are never cut), values the rest."""
+        longest = max((len(row.key) for row in self._rows), default=0)
+        width = max(12, longest + 3)  # the input's padding and cursor
+        if self.size.width:
+            width = min(width, max(12, self.size.width - 22))  # leave room for the values
+        for row in self._rows:
+            row.set_key_width(width)
+
+    def on_resize(self) -> None:
+        self._fit_keys()
+
     def _changed(self) -> None:
+        self._fit_keys()
         grid = self.grid()
         self._update_summary()
         if grid != self._last:
