@@ -288,6 +288,8 @@ def test_grid_script_runs(tmp_path):
     assert '"net__model__units_0": [4, 8]' in text
     assert '"net__optimizer__learning_rate": [0.01]' in text
     assert 'Pipeline([("scaler", StandardScaler()), ("net", net)])' in text
+    # its worker processes import TensorFlow quietly (its start-up noise bypasses log levels)
+    assert 'with parallel_config(backend="loky", initializer=quiet_worker):' in text
     path = tmp_path / "grid.py"
     path.write_text(text, encoding="utf-8")
     result = _run_script(path, "--grid")
@@ -396,6 +398,10 @@ def test_exported_scripts_are_ruff_clean(tmp_path, monkeypatch):
         ),
         "csv": _spec(data={**_csv(tmp_path), "max_samples": 40, "test_size": 0.25}),
         "mnist": _spec(data=_mnist(tmp_path, monkeypatch)),
+        "scaled_target": _spec(
+            data={"source": "sklearn:diabetes", "standardize_target": True},
+            grid={"cv": 2, "n_jobs": 2, "params": {"layers.0.units": [4, 8]}},
+        ),
     }
     for name, spec in specs.items():
         (tmp_path / f"{name}.py").write_text(export_script(spec), encoding="utf-8")
