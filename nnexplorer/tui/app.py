@@ -86,6 +86,7 @@ class NNExplorerApp(App[int]):
         self.preset_path = Path(preset_path) if preset_path else None
         self.run_control = RunController(self, runner_factory, runs_root)
         self.files = PresetFiles(self)
+        self._shown_before = True
         self._quitting = False
 
     async def on_event(self, event: events.Event) -> None:
@@ -201,7 +202,10 @@ class NNExplorerApp(App[int]):
             self.main.status_bar.set_state("Ready")
 
     def on_resize(self) -> None:
-        self.refresh_bindings()  # runs wait while the terminal is too small
+        shown = self._runs_shown()
+        if shown != self._shown_before:  # runs wait while the terminal is too small
+            self._shown_before = shown
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ draft and editors
 

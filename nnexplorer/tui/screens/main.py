@@ -38,6 +38,7 @@ from nnexplorer.tui.widgets.training_form import TrainingForm
 
 MIN_SIZE = (80, 24)
 WIDE = 120  # from this width both sides show
+AFTER_FIRST_FRAME = 0.3  # seconds: what is built after the first frame waits until it is out
 FIRST_EDITOR = "layers"
 EditorWidget = DataForm | LayerStack | TrainingForm | GridEditor
 EDITOR_WIDGETS: dict[str, tuple[type[EditorWidget], str]] = {
@@ -193,9 +194,13 @@ class MainScreen(Screen[None]):
         # the layer list has the focus from the first frame (and the footer shows its keys)
         self._focus_in(self._editors[FIRST_EDITOR])
         self.post_message(self.Ready())
-        # the other editors are built once the first frame is out, so that a pane key
-        # finds its pane ready (and keys typed after it land there)
-        self.call_after_refresh(self.run_worker, self._build_editors(), group="editors")
+        # the other editors are built once the first frame is out (a refresh callback would
+        # still run before the frame reaches the terminal), so that a pane key finds its pane
+        # ready and the keys typed after it land there
+        self.set_timer(AFTER_FIRST_FRAME, self._start_building)
+
+    def _start_building(self) -> None:
+        self.run_worker(self._build_editors(), group="editors")
 
     async def _build_editors(self) -> None:
         # one at a time, so that the frames between them stay quick

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.events import Resize
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -89,11 +88,6 @@ class KeyFooter(Footer):
     def on_mount(self) -> None:
         super().on_mount()
         self._width = self.app.size.width
-
-    def bindings_changed(self, screen: Screen) -> None:
-        # as soon as the keys change (Textual's footer waits for the next frame to show them)
-        if self.is_attached and screen is self.screen:
-            self.call_later(self.recompose)
 
     def on_resize(self, event: Resize) -> None:
         if event.size.width != self._width:
