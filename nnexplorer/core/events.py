@@ -13,6 +13,7 @@ import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import (
     Any,
     ClassVar,
@@ -98,6 +99,21 @@ class RunSummary(TypedDict, total=False):
 
 def _now() -> float:
     return _time.time()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended: ``status`` (completed, diverged, cancelled, failed) and its summary."""
+
+    status: RunStatus
+    summary: RunSummary
+    run_dir: Path
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 completed, 1 failed or diverged, 130 cancelled (:data:`EXIT_CODE`)."""
+        return exit_code(self.status)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,10 +24,10 @@ from nnexplorer.core.events import (
     Emit,
     LogEvent,
     RunFinished,
+    RunResult,
     RunStarted,
     RunStatus,
     RunSummary,
-    exit_code,
     tee,
 )
 from nnexplorer.core.heads import resolve_head
@@ -35,21 +35,6 @@ from nnexplorer.core.runs import MODEL_FILE, RunRecorder
 from nnexplorer.core.spec import ExperimentSpec
 
 THREADS_ENV = "NNEXPLORER_THREADS"
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended: ``status`` (completed, diverged, cancelled, failed) and its summary."""
-
-    status: RunStatus
-    summary: RunSummary
-    run_dir: Path
-    message: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """0 completed, 1 failed or diverged, 130 cancelled (:data:`~.events.EXIT_CODE`)."""
-        return exit_code(self.status)
 
 
 @dataclass

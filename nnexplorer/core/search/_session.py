@@ -31,10 +31,10 @@ from nnexplorer.core.events import (
     Event,
     LogEvent,
     RunFinished,
+    RunResult,
     RunStarted,
     RunStatus,
     RunSummary,
-    exit_code,
     tee,
 )
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
@@ -46,20 +46,11 @@ from nnexplorer.core.spec import ExperimentSpec, GridSpec
 
 
 @dataclass(frozen=True)
-class SearchResult:
-    """How a search ended, with its summary (the content of summary.json)."""
+class SearchResult(RunResult):
+    """How a search ended (status completed, cancelled or failed), with the best candidate."""
 
-    status: RunStatus  # completed | cancelled | failed
-    summary: RunSummary
-    run_dir: Path
-    message: str = ""
     best_params: dict[str, Any] = field(default_factory=dict)
     best_score: float | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """0 completed, 1 failed, 130 cancelled (:data:`~nnexplorer.core.events.EXIT_CODE`)."""
-        return exit_code(self.status)
 
 
 def _serialised(emit: Emit) -> Emit:
