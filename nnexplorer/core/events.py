@@ -90,6 +90,7 @@ class CandidateStarted(Event):
     fold: int | None = None
     n_candidates: int = 0
     n_folds: int = 0
+    worker: str = ""  # the Dask worker's address running this fit ("" for local fits)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +106,7 @@ class CandidateFinished(Event):
     seconds: float = 0.0
     status: str = "completed"
     reason: str = ""
+    worker: str = ""  # the Dask worker's address that ran this fold ("" for local fits)
 
 
 @dataclass(frozen=True, kw_only=True)
