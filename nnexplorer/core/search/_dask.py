@@ -173,12 +173,11 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Cluster:
     cluster = Cluster(address=address, client=client)
     try:
         client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
-        info = client.scheduler_info(n_workers=-1)
+        facts = client.run(worker_facts)
         cluster.workers = {
-            addr: {"host": w.get("host"), "nthreads": w.get("nthreads")}
-            for addr, w in info.get("workers", {}).items()
+            str(a): {"host": f["host"], "nthreads": f["nthreads"]} for a, f in facts.items()
         }
-        cluster.cores = {str(k): int(v) for k, v in client.run(available_cores).items()}
+        cluster.cores = {str(a): int(f["cores"]) for a, f in facts.items()}
     except Exception as exc:
         cluster.close()
         if type(exc).__name__ == "TimeoutError":
@@ -188,6 +187,15 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Cluster:
             ) from None
         raise RunError(f"the Dask cluster at {address} did not answer: {describe(exc)}") from None
     return cluster
+
+
+def worker_facts(dask_worker: Any) -> dict[str, Any]:
+    """Run on each worker (``Client.run``): its machine, its threads, the cores it may use."""
+    return {
+        "host": socket.gethostname(),
+        "nthreads": int(dask_worker.state.nthreads),
+        "cores": available_cores(),
+    }
 
 
 def describe(exc: BaseException) -> str:
