@@ -58,6 +58,15 @@ def grid_scores(run_dir: Path) -> dict[str, float]:
     return {row["candidate"]: float(row["mean_test_score"]) for row in read_grid_csv(run_dir)}
 
 
+def write_preset(data: dict, path: Path, **grid) -> Path:
+    import tomli_w
+
+    data = json.loads(json.dumps(data))
+    data["grid"] = {"cv": 2, "params": GRID, **grid}
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,32 +165,26 @@ def test_collector_counts_fits_of_a_lost_worker_as_restarted(tmp_path):
     assert {e.worker for e in folds} == {"tcp://b:1"} and not collector.running
 
 
-def test_unreachable_scheduler_is_one_line_and_exit_2(tiny_spec_data, tmp_path, capsys):
-    import tomli_w
-
+def test_unreachable_scheduler_is_one_line_and_exit_2(
+    tiny_spec_data, tmp_path, capsys, monkeypatch
+):
     from nnexplorer.cli import main
 
-    data = json.loads(json.dumps(tiny_spec_data))
-    data["grid"] = {"cv": 2, "params": GRID}
-    preset = tmp_path / "tiny.toml"
-    preset.write_text(tomli_w.dumps(data))
+    preset = write_preset(tiny_spec_data, tmp_path / "tiny.toml")
     address = f"tcp://127.0.0.1:{closed_port()}"
     runs = tmp_path / "runs"
-    started = time.monotonic()
     code = main(["run", str(preset), "--grid", "--scheduler", address, "--runs", str(runs)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and time.monotonic() - started < 10
+    assert code == 2
     assert len(err) == 1 and err[0].startswith(
         f"nnexplorer: error: cannot reach the Dask scheduler at {address}"
     )
     assert not runs.exists()  # nothing started
     # the same from the environment; a scheduler without --grid is a usage mistake
-    os.environ["NNEXPLORER_SCHEDULER"] = address
-    try:
-        assert main(["run", str(preset), "--grid", "--runs", str(runs)]) == 2
-        assert address in capsys.readouterr().err
-    finally:
-        del os.environ["NNEXPLORER_SCHEDULER"]
+    monkeypatch.setenv("NNEXPLORER_SCHEDULER", address)
+    assert main(["run", str(preset), "--grid", "--runs", str(runs)]) == 2
+    assert address in capsys.readouterr().err
+    monkeypatch.delenv("NNEXPLORER_SCHEDULER")
     assert main(["run", str(preset), "--scheduler", address, "--runs", str(runs)]) == 2
     assert "add --grid" in capsys.readouterr().err
 
@@ -199,19 +202,25 @@ def test_unreachable_scheduler_fails_the_engine_call_too(tiny_spec_data, tmp_pat
 
 @pytest.mark.slow
 def test_cluster_search_equals_local_and_events_come_from_workers(
-    tiny_spec_data, tmp_path, cluster, client
+    tiny_spec_data, tmp_path, cluster, client, capsys
 ):
+    """``nnexplorer run --grid --scheduler`` on the cluster against the local backend."""
+    from nnexplorer.cli import main
+    from nnexplorer.core.events import from_json
     from nnexplorer.core.search._space import available_cores
 
     local, _ = run(grid_spec(tiny_spec_data), tmp_path / "local")
-    spec = grid_spec(tiny_spec_data, scheduler=cluster.scheduler_address)
-    result, events = run(spec, tmp_path / "dask")
-    assert local.status == result.status == "completed", result.message
-    assert result.best_params == local.best_params
-    assert result.best_score == pytest.approx(local.best_score, abs=1e-6)
-    assert grid_scores(tmp_path / "dask") == pytest.approx(
-        grid_scores(tmp_path / "local"), abs=1e-6
-    )
+    preset = write_preset(tiny_spec_data, tmp_path / "tiny.toml")
+    runs = tmp_path / "runs"
+    argv = ["run", str(preset), "--grid", "--json", "--runs", str(runs)]
+    assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
+    events = [from_json(line) for line in capsys.readouterr().out.splitlines()]
+    (run_dir,) = runs.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert local.status == summary["status"] == "completed", summary["message"]
+    assert summary["best_params"] == local.best_params
+    assert summary["best_score"] == pytest.approx(local.best_score, abs=1e-6)
+    assert grid_scores(run_dir) == pytest.approx(grid_scores(tmp_path / "local"), abs=1e-6)
 
     workers = set(client.scheduler_info()["workers"])
     folds = [e for e in events if isinstance(e, CandidateFinished) and e.fold is not None]
@@ -222,39 +231,16 @@ def test_cluster_search_equals_local_and_events_come_from_workers(
     epochs = Counter((e.candidate, e.fold) for e in events if isinstance(e, EpochEnded))
     assert all(epochs[(c, f)] == 2 for c in range(2) for f in range(2))  # every epoch arrived
 
-    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
     assert summary["backend"] == "dask" and summary["scheduler"] == cluster.scheduler_address
     assert set(summary["workers"]) == {e.worker for e in folds}
     assert summary["workers_lost"] == [] and summary["fits_restarted"] == 0
-    records = journal(tmp_path / "dask")
+    records = journal(run_dir)
     assert len(records) == 4 and all(r["worker"] in workers for r in records)
     # TensorFlow threads: the machine's cores shared by its two worker threads
     assert {r["threads"] for r in records} == {max(1, available_cores() // 2)}
     # the workers wrote nothing into the run directory: no fit files, only what this process wrote
-    assert list((tmp_path / "dask" / "fits").iterdir()) == []
+    assert list((run_dir / "fits").iterdir()) == []
     assert json.loads((tmp_path / "local" / "summary.json").read_text())["backend"] == "local"
-
-
-@pytest.mark.slow
-def test_command_line_scheduler_runs_on_the_cluster(tiny_spec_data, tmp_path, cluster, capsys):
-    import tomli_w
-
-    from nnexplorer.cli import main
-
-    data = json.loads(json.dumps(tiny_spec_data))
-    data["fit"]["epochs"] = 1
-    data["grid"] = {"cv": 2, "params": {"layers.0.units": [4]}}
-    preset = tmp_path / "tiny.toml"
-    preset.write_text(tomli_w.dumps(data))
-    runs = tmp_path / "runs"
-    argv = ["run", str(preset), "--grid", "--json", "--runs", str(runs)]
-    assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    finished = [e for e in lines if e["type"] == "candidate_finished" and e["fold"] is not None]
-    assert len(finished) == 2 and all(e["worker"].startswith("tcp://") for e in finished)
-    (run_dir,) = runs.iterdir()
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["backend"] == "dask"
 
 
 @pytest.mark.slow
