@@ -187,6 +187,8 @@ def test_unreachable_scheduler_is_one_line_and_exit_2(
     monkeypatch.delenv("NNEXPLORER_SCHEDULER")
     assert main(["run", str(preset), "--scheduler", address, "--runs", str(runs)]) == 2
     assert "add --grid" in capsys.readouterr().err
+    assert main(["run", str(preset), "--grid", "--scheduler", "http://head"]) == 2
+    assert capsys.readouterr().err.startswith("nnexplorer: error: --scheduler: got 'http://head'")
 
 
 def test_unreachable_scheduler_fails_the_engine_call_too(tiny_spec_data, tmp_path):

@@ -74,6 +74,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def scheduler_overrides(args: argparse.Namespace) -> list[str]:
     """``--scheduler`` (else ``$NNEXPLORER_SCHEDULER``) as overrides: the Dask backend there."""
+    from nnexplorer.core.spec.model import check_scheduler_address
+
     address = args.scheduler or os.environ.get("NNEXPLORER_SCHEDULER", "").strip()
     if not address:
         return []
@@ -81,6 +83,12 @@ def scheduler_overrides(args: argparse.Namespace) -> list[str]:
         if args.scheduler:
             raise NnxError("--scheduler runs a grid search on a Dask cluster; add --grid")
         return []
+    try:
+        address = check_scheduler_address(address)
+    except ValueError as exc:
+        raise NnxError(
+            f"{'--scheduler' if args.scheduler else 'NNEXPLORER_SCHEDULER'}: {exc}"
+        ) from None
     return ['grid.backend="dask"', f"grid.scheduler={json.dumps(address)}"]
 
 

@@ -31,7 +31,6 @@ from nnexplorer.core.events import (
 from nnexplorer.core.search._journal import (
     FITS_DIR,
     JOURNAL_FILE,
-    REFIT_KEY,
     fold_stats,
     json_line,
     request_stop,
@@ -106,9 +105,12 @@ class FitCollector:
             message = f"refitting candidate {data.get('candidate')} on the whole training split"
             self.emit(LogEvent(run_id=self.run_id, message=message))
             return
-        key = str(data.get("key"))
-        if key != REFIT_KEY and key not in self.records:
-            self.running[key] = str(data.get("worker") or "")
+        key, worker = str(data.get("key")), str(data.get("worker") or "")
+        if key in self.records:  # a task run again after a lost worker replays its done fits
+            return
+        if self.running.get(key, worker) != worker:  # its first worker was lost
+            self.restarts[key] += 1
+        self.running[key] = worker
         self.emit(
             CandidateStarted(
                 run_id=self.run_id,
@@ -117,7 +119,7 @@ class FitCollector:
                 fold=data.get("fold"),
                 n_candidates=self.n_candidates,
                 n_folds=self.n_folds,
-                worker=str(data.get("worker") or ""),
+                worker=worker,
             )
         )
 

@@ -82,8 +82,9 @@ def grid_search(
 
     Status ``completed``; ``cancelled`` when ``cancel`` was set (or on KeyboardInterrupt):
     running fits stop within a batch and every finished fit stays in the journal; ``failed``
-    when every candidate failed, a worker process died, or anything else went wrong, with a
-    message saying which. ``n_jobs`` overrides ``grid.n_jobs``. The speed settings (all on by
+    when every candidate failed, a worker process died, the Dask scheduler cannot be reached,
+    or anything else went wrong, with a message saying which. ``n_jobs`` overrides
+    ``grid.n_jobs`` (local backend). The speed settings (all on by
     default; bench/grid.py measures each): ``reuse_models`` (a worker reuses a traced network
     when only learning rate, epochs or batch size change), ``steps_per_execution`` (training
     steps per call into TensorFlow, default 8), ``warm_workers`` (start the worker processes
