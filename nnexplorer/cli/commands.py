@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,8 +72,28 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def scheduler_overrides(args: argparse.Namespace) -> list[str]:
+    """``--scheduler`` (else ``$NNEXPLORER_SCHEDULER``) as overrides: the Dask backend there."""
+    from nnexplorer.core.spec.model import check_scheduler_address
+
+    address = args.scheduler or os.environ.get("NNEXPLORER_SCHEDULER", "").strip()
+    if not address:
+        return []
+    if not args.grid:
+        if args.scheduler:
+            raise NnxError("--scheduler runs a grid search on a Dask cluster; add --grid")
+        return []
+    try:
+        address = check_scheduler_address(address)
+    except ValueError as exc:
+        raise NnxError(
+            f"{'--scheduler' if args.scheduler else 'NNEXPLORER_SCHEDULER'}: {exc}"
+        ) from None
+    return ['grid.backend="dask"', f"grid.scheduler={json.dumps(address)}"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    spec = _load(args.preset, args.overrides)
+    spec = _load(args.preset, [*args.overrides, *scheduler_overrides(args)])
     return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
 
 

@@ -109,12 +109,29 @@ def _resume_dir(run_dir: str, spec: Any) -> Path:
         raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
     if record.summary and record.summary.get("status") == "completed":
         raise NnxError(f"{path}: this grid run already completed; nothing to resume")
-    if record.spec.to_dict() != spec.to_dict():
+    if _experiment(record.spec) != _experiment(spec):
         raise NnxError(
             f"{path}: recorded from a different experiment than the one given",
             f"resume with the same preset and --set options, or with {path / 'preset.toml'}",
         )
     return path
+
+
+def _experiment(spec: Any) -> dict[str, Any]:
+    """The spec without where its grid runs: a search may resume on another backend."""
+    data = spec.to_dict()
+    for key in ("backend", "scheduler"):
+        (data.get("grid") or {}).pop(key, None)
+    return data
+
+
+def _check_cluster(spec: Any) -> None:
+    """A Dask search's scheduler must answer before anything starts (exit 2 if not)."""
+    if spec.grid is None or spec.grid.backend != "dask":
+        return
+    from nnexplorer.core.search import check_scheduler, scheduler_address
+
+    check_scheduler(scheduler_address(spec.grid))
 
 
 def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: str | None) -> int:
@@ -124,6 +141,8 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if grid and (spec.grid is None or not spec.grid.params):
         raise NnxError("the preset has no [grid.params] to search (add some, or drop --grid)")
+    if grid:
+        _check_cluster(spec)
     if resume is not None:
         if not grid:
             raise NnxError("--resume continues a grid run; add --grid")

@@ -42,6 +42,7 @@ _EXAMPLES = {
   nnexplorer run digits --grid --set grid.cv=2
   nnexplorer run my_preset.toml --json > events.jsonl
   nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
+  nnexplorer run digits --grid --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 interrupted""",
     "validate": """examples:
@@ -125,6 +126,12 @@ def build_parser() -> Parser:
         "--resume",
         metavar="RUN_DIR",
         help="continue an interrupted grid run in RUN_DIR, skipping finished fits",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --grid: run the fits on the Dask cluster whose scheduler is at ADDRESS, "
+        "e.g. tcp://10.0.0.5:8786 (default: $NNEXPLORER_SCHEDULER; sets grid.backend = dask)",
     )
 
     validate = command("validate", "Check presets and print every error of every file.")

@@ -95,6 +95,11 @@ class RunSummary(TypedDict, total=False):
     best_std: float  # the standard deviation of its fold scores
     n_failed_candidates: int  # candidates with a failed fold
     n_pending_candidates: int  # candidates not (or not fully) evaluated
+    backend: str  # where the fits ran: local | dask
+    scheduler: str | None  # the Dask scheduler's address (dask backend)
+    workers: list[str]  # the Dask workers that ran fits (dask backend)
+    workers_lost: list[str]  # Dask workers that left during the search
+    fits_restarted: int  # fits Dask started again after losing their worker
 
 
 def _now() -> float:
@@ -183,6 +188,7 @@ class CandidateStarted(Event):
     fold: int | None = None
     n_candidates: int = 0
     n_folds: int = 0
+    worker: str = ""  # the Dask worker's address running this fit ("" for local fits)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +204,7 @@ class CandidateFinished(Event):
     seconds: float = 0.0
     status: str = "completed"
     reason: str = ""
+    worker: str = ""  # the Dask worker's address that ran this fold ("" for local fits)
 
 
 @dataclass(frozen=True, kw_only=True)

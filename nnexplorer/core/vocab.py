@@ -172,6 +172,8 @@ FILE_FORMATS = ("auto", "csv", "npz", "idx")
 SCALINGS = ("standard", "minmax", "none")
 TASKS = ("auto", "classification", "regression")
 SEARCH_KINDS = ("grid", "halving", "random")
+GRID_BACKENDS = ("local", "dask")  # where a grid search runs its fits
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")  # Dask scheduler address protocols
 
 
 def suggest(word: str, allowed: Iterable[str]) -> str:

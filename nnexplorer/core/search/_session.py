@@ -7,11 +7,14 @@ fitted inside each fold, so that no fold leaks into another), cross-validated wi
 shuffled (stratified) folds. The best candidate is refitted on the whole training split
 (training + validation rows) and evaluated on the test split.
 
-Fits run in loky worker processes (``grid.n_jobs``, -1 for all cores). Each fit writes its
-events to its own file, which this process follows and passes to ``emit``; the run directory
-keeps the journal of finished fits (``fits.jsonl``), ``grid.csv``, ``summary.json``,
-``events.jsonl``, ``history.csv`` and the refitted ``model.keras``. ``resume=True`` continues a
-search in the same run directory without redoing its finished fits.
+Fits run in loky worker processes (``grid.n_jobs``, -1 for all cores), or with ``[grid] backend
+= "dask"`` on the workers of a Dask cluster (:mod:`._dask`). A local fit writes its events to
+its own file, which this process follows (:class:`~._collector.FitTailer`); a Dask fit sends them
+through Dask (:class:`~._dask_feed.DaskFeed`). Either way this process alone passes them to
+``emit`` and writes the run directory: the journal of finished fits (``fits.jsonl``),
+``grid.csv``, ``summary.json``, ``events.jsonl``, ``history.csv`` and the refitted
+``model.keras``. ``resume=True`` continues a search in the same run directory without redoing
+its finished fits.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from nnexplorer.core.events import (
     tee,
 )
 from nnexplorer.core.runs import MODEL_FILE, RunRecorder
+from nnexplorer.core.search._collector import FitCollector, FitTailer
 from nnexplorer.core.search._fit import FitCancelled
-from nnexplorer.core.search._journal import FitTailer, prepare_fits, request_stop, stop_requested
+from nnexplorer.core.search._journal import prepare_fits, request_stop, stop_requested
 from nnexplorer.core.search._records import best_row, candidate_rows, write_grid_csv
 from nnexplorer.core.search._state import SearchState, evaluate_best, failure_message, fit_search
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
@@ -80,8 +84,9 @@ def grid_search(
 
     Status ``completed``; ``cancelled`` when ``cancel`` was set (or on KeyboardInterrupt):
     running fits stop within a batch and every finished fit stays in the journal; ``failed``
-    when every candidate failed, a worker process died, or anything else went wrong, with a
-    message saying which. ``n_jobs`` overrides ``grid.n_jobs``. The speed settings (all on by
+    when every candidate failed, a worker process died, the Dask scheduler cannot be reached,
+    or anything else went wrong, with a message saying which. ``n_jobs`` overrides
+    ``grid.n_jobs`` (local backend). The speed settings (all on by
     default; bench/grid.py measures each): ``reuse_models`` (a worker reuses a traced network
     when only learning rate, epochs or batch size change), ``steps_per_execution`` (training
     steps per call into TensorFlow, default 8), ``warm_workers`` (start the worker processes
@@ -99,27 +104,31 @@ def grid_search(
         "warm": warm_workers,
         "group": group_fits,
     }
-    tailer: FitTailer | None = None
+    feed: FitCollector | None = None
     status: RunStatus
     try:
-        tailer = _start(state, out, cancel, resume)
-        status, message = _search(state, out, cancel, tailer)
+        if state.grid.backend == "dask":
+            state.cluster = _connect(state, out)
+        feed = _start(state, out, cancel, resume)
+        status, message = _search(state, out, cancel, feed)
     except (KeyboardInterrupt, FitCancelled):
-        request_stop(run_dir)
+        _stop(state, feed)
         status, message = "cancelled", _cancelled_message(state)
     except Exception as exc:
         status, message = "failed", failure_message(exc, state)
-        if stop_requested(run_dir) or (cancel is not None and cancel.is_set()):
+        if _stopped(state, feed, cancel):
             status, message = "cancelled", _cancelled_message(state)  # workers ended by the stop
         elif not state.known_failure(exc):
             out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
     finally:
         state.wait_for_workers()
-        if tailer is not None:
-            tailer.close()
+        if feed is not None:
+            feed.close()
     if status == "completed":
         status, message = _finish_best(state, out, message)
-    summary = _records(state, status, message)
+    if state.cluster is not None:
+        state.cluster.close()
+    summary = _records(state, status, message, feed)
     out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
     recorder.close()
     return SearchResult(
@@ -132,8 +141,44 @@ def grid_search(
     )
 
 
-def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -> FitTailer:
-    """Load the data, lay out the search, announce it; the running tailer."""
+def _connect(state: SearchState, out: Emit) -> Any:
+    """Connect to the Dask scheduler before any work (an unreachable one fails the search)."""
+    from nnexplorer.core.search._dask import connect, scheduler_address
+
+    address = scheduler_address(state.grid)
+    out(LogEvent(run_id=state.run_dir.name, message=f"connecting to the Dask scheduler {address}"))
+    cluster = connect(address)
+    if state.options.get("warm", True):
+        cluster.warm_up()
+    threads = cluster.worker_threads()
+    out(
+        LogEvent(
+            run_id=state.run_dir.name,
+            message=(
+                f"{cluster.describe()}: {cluster.n_threads} fit(s) at once, "
+                f"{min(threads.values(), default=1)}-{max(threads.values(), default=1)} "
+                "TensorFlow thread(s) per fit"
+            ),
+        )
+    )
+    return cluster
+
+
+def _stop(state: SearchState, feed: FitCollector | None) -> None:
+    if feed is not None:
+        feed.stop()
+    else:
+        request_stop(state.run_dir)
+
+
+def _stopped(state: SearchState, feed: FitCollector | None, cancel: Cancel | None) -> bool:
+    if feed is not None and feed.stopped:
+        return True
+    return stop_requested(state.run_dir) or (cancel is not None and cancel.is_set())
+
+
+def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -> FitCollector:
+    """Load the data, lay out the search, announce it; the running collector of fit lines."""
     run_id = state.run_dir.name
     spec = state.spec
     state.prior = prepare_fits(state.run_dir, resume)
@@ -183,6 +228,22 @@ def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -
                 message=f"resuming: {len(state.prior)} finished fit(s) are reused, not refitted",
             )
         )
+    assert state.space is not None  # laid out by prepare()
+    if state.cluster is not None:
+        from nnexplorer.core.search._dask_feed import DaskFeed
+
+        return DaskFeed(
+            state.cluster,
+            state.session,
+            state.run_dir,
+            out,
+            run_id=run_id,
+            n_candidates=state.space.n_candidates,
+            n_folds=state.grid.cv,
+            cancel=cancel,
+            known=state.prior,
+            on_record=state.add_record,
+        ).start()
     return FitTailer(
         state.run_dir,
         out,
@@ -196,7 +257,7 @@ def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -
 
 
 def _search(
-    state: SearchState, out: Emit, cancel: Cancel | None, tailer: FitTailer
+    state: SearchState, out: Emit, cancel: Cancel | None, feed: FitCollector
 ) -> tuple[RunStatus, str]:
     if cancel is not None and cancel.is_set():
         return "cancelled", "stopped before the search started"
@@ -205,7 +266,7 @@ def _search(
         warnings.simplefilter("ignore")
         fit_search(state)
     state.search_seconds = time.perf_counter() - started
-    tailer.poll()
+    feed.drain()
     return "completed", ""
 
 
@@ -232,7 +293,9 @@ def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[RunStatus
     return "completed", message
 
 
-def _records(state: SearchState, status: RunStatus, message: str) -> RunSummary:
+def _records(
+    state: SearchState, status: RunStatus, message: str, feed: FitCollector | None
+) -> RunSummary:
     """Write grid.csv; the summary dict."""
     space = state.space
     rows: list[dict[str, Any]] = []
@@ -242,6 +305,11 @@ def _records(state: SearchState, status: RunStatus, message: str) -> RunSummary:
         write_grid_csv(state.run_dir, space.keys, rows)
     best = best_row(rows)
     summary = state.summary(status, message)
+    if feed is not None:
+        summary.update(feed.facts())
+    else:
+        summary["backend"] = state.grid.backend
+        summary["scheduler"] = state.grid.scheduler
     if status == "completed" and state.best_params is not None and space is not None:
         summary["best_params"] = space.label(state.best_params)
         summary["best_score"] = state.best_score

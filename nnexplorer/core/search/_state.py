@@ -22,6 +22,7 @@ import numpy as np
 
 from nnexplorer.core.errors import NnxError, RunError, describe_error
 from nnexplorer.core.events import RunStatus, RunSummary
+from nnexplorer.core.search._dask import dask_failure
 from nnexplorer.core.search._estimator import make_estimator
 from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
 from nnexplorer.core.search._space import (
@@ -34,6 +35,7 @@ from nnexplorer.core.search._space import (
     other_load,
     plan_workers,
 )
+from nnexplorer.core.search._transport import DASK
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
 
 SEARCH_NAMES = {
@@ -75,6 +77,8 @@ class SearchState:
     n_params: int = 0
     epochs_completed: int = 0
     warming: threading.Thread | None = None
+    cluster: Any = None  # a _dask.Cluster when the fits run on a Dask cluster
+    session: str = field(default_factory=lambda: f"{time.time():.6f}-{secrets.token_hex(4)}")
 
     @property
     def search_name(self) -> str:
@@ -96,7 +100,8 @@ class SearchState:
         n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
         n_fits = self.space.n_candidates * self.grid.cv
         busy = other_load()
-        self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow(), busy=busy))
+        if self.cluster is None:
+            self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow(), busy=busy))
         self.device = devices.configure_devices()
         machine = devices.describe_devices()
         self.versions = {**machine["versions"], "nnexplorer": __version__}
@@ -111,6 +116,10 @@ class SearchState:
         _check_scoring(self.scoring)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
         self.workers = plan_workers(n_jobs, n_fits, len(machine["gpus"]), busy=busy)
+        if self.cluster is not None:
+            threads = sorted(self.cluster.worker_threads().values()) or [1]
+            n_jobs = self.cluster.n_threads
+            self.workers = Workers(n_jobs, threads[len(threads) // 2], 0, self.cluster.describe())
         self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
 
     def _warm_up(self, planned: Workers) -> None:
@@ -139,18 +148,25 @@ class SearchState:
     def _config(self) -> SearchConfig:
         assert self.space is not None
         spe = self.options.get("spe") or DEFAULT_STEPS_PER_EXECUTION
+        if self.cluster is not None:
+            dask = {"transport": DASK, "worker_threads": self.cluster.worker_threads()}
+            threads, gpus = 0, 0  # each worker's own, and CUDA_VISIBLE_DEVICES gives its GPU
+        else:
+            dask, gpus = {}, self.workers.gpus
+            threads = self.workers.threads if self.workers.n_jobs > 1 else 0
         return SearchConfig(
             spec=_without_grid(self.spec),
             keys={name: path for path, name in self.space.names.items()},
             candidates=list(self.space.index),
             labels=dict(self.space.labels),
             run_dir=str(self.run_dir),
-            session=f"{time.time():.6f}-{secrets.token_hex(4)}",
+            session=self.session,
             n_folds=self.grid.cv,
-            threads=self.workers.threads if self.workers.n_jobs > 1 else 0,
-            gpus=self.workers.gpus,
+            threads=threads,
+            gpus=gpus,
             reuse=bool(self.options.get("reuse", True)),
             steps_per_execution=int(spe),
+            **dask,
         )
 
     def _make_search(self, scaler: Any) -> Any:
@@ -165,7 +181,7 @@ class SearchState:
         common: dict[str, Any] = {
             "scoring": JournalScorer(self.scoring),
             "cv": self.cv,
-            "n_jobs": self.workers.n_jobs,
+            "n_jobs": self.workers.n_jobs if self.cluster is None else -1,
             "refit": True,
             "error_score": math.nan,
             "return_train_score": False,
@@ -205,6 +221,8 @@ class SearchState:
 
     def known_failure(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a failure with a clear message of its own (no traceback needed)."""
+        if self.cluster is not None and dask_failure(exc, "", "") is not None:
+            return True
         return isinstance(exc, NnxError | FitFailed) or _worker_died(exc) or _all_failed(exc)
 
     def summary(self, status: RunStatus, message: str) -> RunSummary:
@@ -233,6 +251,7 @@ class SearchState:
             "train_seconds": round(sum(float(r.get("fit_time") or 0) for r in done), 3),
             "n_jobs": self.workers.n_jobs,
             "threads_per_worker": self.workers.threads,
+            "workers": sorted({str(r.get("worker") or "") for r in done} - {""}),
             "n_params": self.n_params,
             "device": self.device,
             "versions": self.versions,
@@ -305,7 +324,9 @@ def fit_search(state: SearchState) -> None:
     folds = test_fold_of(state.cv, state.x, state.y)
     batch = state.batch_size()
     with contextlib.ExitStack() as stack:
-        if batch > 1:
+        if state.cluster is not None:
+            stack.enter_context(state.cluster.parallel(state.x, state.y, batch))
+        elif batch > 1:
             from joblib import parallel_config
 
             stack.enter_context(parallel_config(backend=_grouped_backend(batch)))
@@ -350,6 +371,10 @@ def failure_message(exc: BaseException, state: SearchState) -> str:
     """One clear message for what ended the search."""
     done = len(state.records)
     kept = f"{done} finished fit(s) are kept in the journal (fits.jsonl)"
+    if state.cluster is not None:
+        found = dask_failure(exc, state.cluster.address, f"{kept}; continue with --resume")
+        if found is not None:
+            return found
     if _worker_died(exc):
         return (
             "a worker process died (killed by the operating system, perhaps out of memory); "

@@ -8,6 +8,7 @@ allow-lists in :mod:`nnexplorer.core.vocab` (the types of :mod:`.names`); only
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -15,6 +16,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from nnexplorer.core import vocab
@@ -23,6 +25,7 @@ from nnexplorer.core.spec.layers import LayerSpec, OutputSpec, Section
 from nnexplorer.core.spec.names import (
     DataSource,
     FileFormatName,
+    GridBackendName,
     LossName,
     MetricNames,
     OptimizerName,
@@ -145,8 +148,29 @@ class FitSpec(Section):
     early_stopping: EarlyStoppingSpec | None = None
 
 
+_SCHEDULER = re.compile(
+    r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})$"
+)
+
+
+def check_scheduler_address(value: str) -> str:
+    """A Dask scheduler address, ``tcp://`` added when no protocol is given."""
+    found = _SCHEDULER.match(value.strip())
+    scheme = (found.group("scheme") or "tcp") if found else ""
+    if found is None or scheme not in vocab.SCHEDULER_SCHEMES or not 0 < int(found["port"]) < 65536:
+        raise ValueError(
+            f"got {value!r}; expected a Dask scheduler address 'PROTOCOL://HOST:PORT' "
+            f"(e.g. 'tcp://10.0.0.5:8786'; protocol one of {', '.join(vocab.SCHEDULER_SCHEMES)})"
+        )
+    return f"{scheme}://{found['host']}:{int(found['port'])}"
+
+
 class GridSpec(Section):
-    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists."""
+    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists.
+
+    ``backend`` says where the fits run: ``local`` (worker processes on this machine) or
+    ``dask`` (the workers of the Dask cluster whose scheduler is at ``scheduler``).
+    """
 
     cv: int = Field(default=3, ge=2, le=100)
     scoring: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
@@ -155,6 +179,21 @@ class GridSpec(Section):
     n_iter: int = Field(default=10, ge=1, le=100_000)
     factor: int = Field(default=3, ge=2, le=100)
     params: dict[str, list[Any]] = Field(default_factory=dict)
+    backend: GridBackendName = "local"
+    scheduler: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduler_means_dask(cls, data: Any) -> Any:
+        """A scheduler address without a backend picks the Dask backend."""
+        if isinstance(data, dict) and data.get("scheduler") and "backend" not in data:
+            return {**data, "backend": "dask"}
+        return data
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_scheduler_address(value)
 
     @field_validator("n_jobs")
     @classmethod

@@ -52,6 +52,7 @@ TaskName = Annotated[str, allowed(vocab.TASKS, "task")]
 ScalingName = Annotated[str, allowed(vocab.SCALINGS, "scaling")]
 FileFormatName = Annotated[str, allowed(vocab.FILE_FORMATS, "file format")]
 SearchKindName = Annotated[str, allowed(vocab.SEARCH_KINDS, "search")]
+GridBackendName = Annotated[str, allowed(vocab.GRID_BACKENDS, "backend")]
 
 _DATASETS = {
     "sklearn": vocab.SKLEARN_DATASETS,
