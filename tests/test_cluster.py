@@ -145,10 +145,10 @@ def test_threads_per_worker_share_each_machine():
 
 
 def test_collector_counts_fits_of_a_lost_worker_as_restarted(tmp_path):
-    from nnexplorer.core.search._collector import FitCollector
+    from nnexplorer.core.search._collector import FitTailer  # the bookkeeping of any transport
 
     events: list = []
-    collector = FitCollector(tmp_path, events.append, run_id="r", n_candidates=1, n_folds=2)
+    collector = FitTailer(tmp_path, events.append, run_id="r", n_candidates=1, n_folds=2)
     head = {"candidate": 0, "params": {"u": 4}, "pid": 1}
     collector.handle({**head, "type": "fit_begin", "key": "k0", "fold": 0, "worker": "tcp://a:1"})
     collector.handle({**head, "type": "fit_begin", "key": "k1", "fold": 1, "worker": "tcp://b:1"})
