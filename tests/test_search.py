@@ -262,6 +262,7 @@ def test_halving_search_runs_rounds(tiny_spec_data, tmp_path):
     assert {k: best[k] for k in GRID_2X2} == {k: str(v) for k, v in result.best_params.items()}
 
 
+@pytest.mark.timeout(900)  # three processes import TensorFlow, twice over
 def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
     """The child-process path: Ctrl-C reaches the whole process group (loky workers too)."""
     import subprocess
