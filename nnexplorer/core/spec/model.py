@@ -146,7 +146,11 @@ class FitSpec(Section):
 
 
 class GridSpec(Section):
-    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists."""
+    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists.
+
+    ``search = "sweep"`` trains every combination once, without cross-validation (``cv`` and
+    ``scoring`` do not apply).
+    """
 
     cv: int = Field(default=3, ge=2, le=100)
     scoring: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
@@ -170,6 +174,11 @@ class GridSpec(Section):
             if not values:
                 raise ValueError(f"{key!r} has an empty list; give at least one value")
         return value
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether every combination is trained once (a sweep) rather than cross-validated."""
+        return self.search == "sweep"
 
     def n_candidates(self) -> int:
         """How many parameter combinations a full grid has."""

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from nnexplorer.core.formatting import finite
+from nnexplorer.core.formatting import epoch_ticks, finite
 from nnexplorer.core.progress import REFIT, CandidateProgress, RunProgress
 
 ChartKind = Literal["loss", "metric"]
@@ -134,17 +134,6 @@ def legend_markup(title: str, series: list[Series]) -> str:
             swatch = "┄┄" if line.faint else "━━"
             parts.append(f"[{ANSI_NAMES.get(line.color, line.color)}]{swatch}[/] {line.label}")
     return "  ".join(parts)
-
-
-def epoch_ticks(last: int) -> list[int]:
-    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them."""
-    step = max(1, -(-last // 6))
-    ticks = list(range(1, last + 1, step))
-    if ticks[-1] != last:
-        if last - ticks[-1] < step / 2:
-            ticks.pop()
-        ticks.append(last)
-    return ticks
 
 
 class MetricChart(PlotextPlot):
