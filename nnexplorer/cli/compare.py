@@ -29,37 +29,11 @@ COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "gray")
 CELL_PAD = 2  # a column's padding and separator in a SIMPLE_HEAD table
 
 
-def _widths(titles: list[str], rows: list[list[str]]) -> list[int]:
-    return [max([len(title), *(len(row[i]) for row in rows)]) for i, title in enumerate(titles)]
-
-
-def _fits(titles: list[str], rows: list[list[str]], width: int) -> bool:
-    return sum(w + CELL_PAD for w in _widths(titles, rows)) <= width
-
-
-def layout(comparison: Comparison, width: int) -> tuple[list[int], bool]:
-    """Which columns the table shows, and whether with short titles.
-
-    Full titles when every column fits in ``width``; else short titles; else the settings
-    leave the table for a block below it (the table keeps the run and the numbers).
-    """
-    columns = comparison.columns()
-    rows = comparison.rows()
-    every = list(range(len(columns)))
-    for short in (False, True):
-        titles = [c.short if short else c.title for c in columns]
-        if _fits(titles, rows, width):
-            return every, short
-    settings = set(comparison.settings)
-    kept = [i for i, c in enumerate(columns) if c.key not in settings]
-    return kept, True
-
-
 def comparison_table(comparison: Comparison, width: int) -> RenderableType:
     """The table, and the settings block when the settings do not fit as columns."""
     columns = comparison.columns()
     rows = comparison.rows()
-    kept, short = layout(comparison, width)
+    kept, short = comparison.layout(width, CELL_PAD)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
     for i in kept:
         column = columns[i]

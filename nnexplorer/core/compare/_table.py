@@ -227,6 +227,22 @@ class Comparison:
             return fmt_param(value)
         return fmt_number(value)
 
+    def layout(self, width: int, pad: int = 2) -> tuple[list[int], bool]:
+        """The columns (by position) that fit ``width``, and whether with short titles.
+
+        Full titles when every column fits (each column takes ``pad`` more); else short ones;
+        else the settings are left out (to be shown elsewhere) and the rest keep short titles.
+        """
+        columns = self.columns()
+        rows = self.rows()
+        every = list(range(len(columns)))
+        for short in (False, True):
+            titles = [c.short if short else c.title for c in columns]
+            widths = [max([len(t), *(len(r[i]) for r in rows)]) for i, t in enumerate(titles)]
+            if sum(w + pad for w in widths) <= width:
+                return every, short
+        return [i for i, c in enumerate(columns) if c.key not in self.settings], True
+
     # ------------------------------------------------------------------ curves and records
 
     def curves(self, name: str | None = None) -> list[Curve]:

@@ -1,4 +1,7 @@
-"""The Grid pane: hyper-parameters with their lists of values, folds, scoring and parallelism."""
+"""The Grid pane: hyper-parameters with their lists of values, folds, scoring and parallelism.
+
+Search ``sweep`` trains each combination once (no folds, no scoring: F6 starts a sweep).
+"""
 
 from __future__ import annotations
 
@@ -254,6 +257,8 @@ class GridEditor(FieldForm):
         search = self.field("grid.search").value
         self.field("grid.n_iter").display = search == "random"
         self.field("grid.factor").display = search == "halving"
+        self.field("grid.cv").display = search != "sweep"
+        self.field("grid.scoring").display = search != "sweep"
 
     def _update_summary(self) -> None:
         grid = self.grid() or {}
@@ -270,6 +275,8 @@ class GridEditor(FieldForm):
         text = f"{candidates:,} candidates x {cv or '?'} folds = {shown} fits"
         if search == "halving":
             text = f"halving: at most {text}"
+        if search == "sweep":
+            text = f"sweep: {candidates:,} variants, each trained once (F6)"
         if not grid.get("params"):
             text = "No parameters yet: ctrl+n adds one" if self._base is None else text
         self.query_one(".grid-fits", Label).update(text)
