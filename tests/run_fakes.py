@@ -152,14 +152,20 @@ def write_sweep_run(
             )
         )
         records.append({"variant": index + 1, "params": params, "status": status, "score": score})
+    scored = [r for r in records if r["score"] is not None]
+    best = max(scored, key=lambda r: r["score"]) if scored else None
+    chosen = variants[best["variant"] - 1] if best else {}
     summary = {
         "status": "completed",
         "mode": "sweep",
         "name": name,
         "scoring": "val_accuracy",
         "n_candidates": n,
-        "epochs_completed": len(variants[0]["history"]),
-        "test_metrics": dict(variants[0].get("test") or {}),
+        "epochs_completed": len(chosen.get("history") or []),
+        "test_metrics": dict(chosen.get("test") or {}),
+        "best_params": dict(best["params"]) if best else {},
+        "best_score": best["score"] if best else None,
+        "best_variant": best["variant"] if best else None,
         "wall_seconds": t - T0 - 600 + 2,
         "variants": records,
     }

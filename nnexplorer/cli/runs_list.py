@@ -195,5 +195,6 @@ def list_command(args: argparse.Namespace) -> int:
     table, needed = runs_table(runs, console.width)
     shown = f"{len(runs)} of {len(found)} runs" if len(runs) < len(found) else f"{len(runs)} runs"
     console.print(Text(f"{shown} in {root}", style="dim"), soft_wrap=True)
-    console.print(table, width=max(console.width, needed), crop=False)
+    console.width = max(console.width, needed)  # ids stay whole even when wider than that
+    console.print(table, crop=False)
     return EXIT_OK

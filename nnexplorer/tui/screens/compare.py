@@ -117,7 +117,7 @@ class CompareScreen(Screen[None]):
                 Text(cell, justify="right") if column.numeric else cell
                 for column, cell in zip(columns, row, strict=True)
             ]
-            table.add_row(*cells, key=entry.ref)
+            table.add_row(*cells, key=entry.label)
 
     def _legend(self) -> str:
         comparison = self.comparison
