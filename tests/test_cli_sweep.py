@@ -85,3 +85,41 @@ def test_a_sweep_preset_runs_as_a_sweep_with_grid(tiny, monkeypatch):
     assert headless.run_mode(spec, grid=True) == "sweep"
     assert headless.run_mode(load_preset(tiny), grid=True) == "grid"
     assert headless.run_mode(spec, grid=False) == "train"
+
+
+def _render(live: bool) -> str:
+    import io
+
+    from rich.console import Console
+    from tui_fakes import sweep_script
+
+    from nnexplorer.cli.console import RunRenderer
+    from nnexplorer.core.spec import validate_spec
+
+    spec = validate_spec(
+        {
+            "data": {"source": "sklearn:iris"},
+            "layers": [{"units": 4}],
+            "grid": {"search": "sweep", "params": {"units": [2, 4, 8]}},
+        }
+    )
+    out = io.StringIO()
+    console = Console(file=out, width=100, force_terminal=live, color_system=None)
+    with RunRenderer(console, live=live) as renderer:
+        for event in sweep_script(epochs=2, diverge=frozenset({2}))(spec, "sweep"):
+            renderer(event)
+    return out.getvalue()
+
+
+def test_renderer_prints_a_line_per_variant_epoch_and_the_variants_table():
+    text = _render(live=False)
+    assert "4 variants" not in text and "3 variants, ranked by val_accuracy" in text
+    assert "variant 1/3  epoch 1/2  loss 1" in text
+    assert "variant 3/3  units=8  diverged: the loss became nan at epoch 2" in text
+    assert "variant 1/3  units=2  done  score 0.8" in text
+    assert "Variants" in text and "best variant: #1 units=2  (val_accuracy 0.8)" in text
+
+
+def test_renderer_live_ends_with_the_variants_table():
+    text = _render(live=True)
+    assert "Variants" in text and "best variant: #1" in text and "status: done" in text

@@ -385,6 +385,7 @@ def sweep_script(
             "scoring": "val_accuracy",
             "best_params": combos[best[1]] if best else {},
             "best_score": best[0] if best else None,
+            "best_variant": best[1] + 1 if best else None,
             "n_candidates": len(combos),
             "test_metrics": {"accuracy": 0.9},
             "wall_seconds": 20.0,

@@ -269,12 +269,15 @@ class RunRenderer:
         parts: list[RenderableType] = []
         if self.progress.candidates:
             parts.append(variants_table(self.progress))
-        best = event.summary.get("best_variant")
-        if best:
+        ranked = self.progress.ranked()
+        top = ranked[0] if ranked else None
+        best = event.summary.get("best_variant") or (top.index + 1 if top else None)
+        if best and top is not None:
             line = Text(f"best variant: #{best} ", style="bold")
-            line.append(params_text(event.summary.get("best_params") or {}))
-            scoring = event.summary.get("scoring") or "score"
-            line.append(f"  ({scoring} {fmt_number(event.summary.get('best_score'))})")
+            line.append(params_text(event.summary.get("best_params") or top.params))
+            scoring = event.summary.get("scoring") or self.progress.scoring or "score"
+            score = event.summary.get("best_score", top.mean)
+            line.append(f"  ({scoring} {fmt_number(score)})")
             parts.append(line)
             metrics = event.summary.get("test_metrics") or {}
             if metrics:

@@ -19,7 +19,7 @@ _MAIN_HELP = """\
 Build, train, compare and tune feed-forward neural networks from the terminal.
 
   nnexplorer [PRESET]        open the explorer on PRESET (default: the bundled digits preset)
-  nnexplorer run PRESET      train headless with a live display (or --json events)
+  nnexplorer run PRESET      train headless with a live display (or --json events; --sweep)
   nnexplorer validate FILE   check presets and print every error
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
