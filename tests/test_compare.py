@@ -217,3 +217,32 @@ def test_compare_plot_overlays_curves_with_markers(two_runs, capsys, monkeypatch
 def test_compare_errors_exit_2(root, capsys):
     assert cli.main(["compare", "nope"]) == 2
     assert "nnexplorer: error: nope: no such run" in capsys.readouterr().err
+
+
+def test_a_grid_opens_as_its_candidates(root):
+    """Candidates: their folds' mean training curve, the CV score; the best has test metrics."""
+    import json as json_
+
+    from tui_fakes import grid_script
+
+    from nnexplorer.core.runs import RunRecorder
+    from nnexplorer.core.spec import spec_to_toml, validate_spec
+
+    data = {**preset(), "grid": {"cv": 2, "params": {"layers.0.units": [4, 8]}}}
+    spec = validate_spec(data)
+    run_dir = root / "20250314-094000-cmp-9999"
+    run_dir.mkdir()
+    (run_dir / "preset.toml").write_text(spec_to_toml(spec), encoding="utf-8")
+    (run_dir / "run.json").write_text(json_.dumps({"mode": "grid", "created": 0}))
+    recorder = RunRecorder(run_dir)
+    for event in grid_script(folds=2, epochs=3)(spec, "grid"):
+        recorder(event)
+    recorder.close()
+    comparison = Comparison.of(load_entries([str(run_dir)]))
+    first, second = comparison.entries
+    assert [e.kind for e in comparison.entries] == ["candidate", "candidate"]
+    assert list(comparison.settings) == ["layers.0.units"]
+    assert first.score == pytest.approx(0.505) and second.score == pytest.approx(0.555)
+    assert len(first.history) == 3 and not first.test  # folds only: no test of its own
+    assert second.test == {"accuracy": 0.9}  # the best candidate, refitted and tested
+    assert "cv_score" in [c.key for c in comparison.columns()]

@@ -174,3 +174,30 @@ async def test_the_grid_pane_starts_a_sweep_drawn_variant_by_variant():
         await pilot.pause()
         assert [s.label for s in app.main.loss_chart.series] == ["train", "val"]
         assert "variant #2" in str(app.main.loss_chart.border_title)
+
+
+def test_many_variants_keep_distinct_markers_the_best_shown():
+    from nnexplorer.core.events import (
+        CandidateFinished,
+        CandidateStarted,
+        EpochEnded,
+        RunFinished,
+        RunStarted,
+    )
+    from nnexplorer.tui.session import RunView
+    from nnexplorer.tui.widgets.metric_chart import MAX_OVERLAY_LINES, run_series
+
+    run = RunView(key="run1", mode="sweep")
+    run.apply(RunStarted(mode="sweep", n_candidates=14))
+    for index in range(14):
+        run.apply(CandidateStarted(candidate=index, params={"units": index}))
+        row = {"loss": 1.0, "val_loss": 1.0 + index}
+        run.apply(EpochEnded(epoch=1, epochs=1, metrics=row, candidate=index))
+        run.apply(CandidateFinished(candidate=index, score=-float(index), epochs=1))
+    live = run_series("loss", run, None)
+    assert live[0].label == "#3"  # the latest 12 while the sweep runs
+    run.apply(RunFinished(status="completed"))
+    done = run_series("loss", run, None)
+    assert len(done) == MAX_OVERLAY_LINES == 12
+    assert done[0].label == "#1 best" and "#14" not in [s.label for s in done]
+    assert len({s.marker for s in done}) == 12

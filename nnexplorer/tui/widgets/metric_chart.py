@@ -27,7 +27,7 @@ MAX_CANDIDATE_LINES = 8
 LINE_MARKER = "braille"
 # one character per overlaid line (a variant, a compared run): a line drawn with it reads
 # without colour; the legend shows the same character
-OVERLAY_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@")
+OVERLAY_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@", "=", "~", "^", "&")
 MAX_OVERLAY_LINES = len(OVERLAY_MARKERS)
 # plotext colours are ANSI colours: the same ones name the legend's swatches
 ANSI_NAMES = {
@@ -149,9 +149,18 @@ def overlay_series(lines: list[tuple[str, list[int], list[float]]]) -> list[Seri
 
 
 def _variants(run: RunProgress, train: str, val: str) -> list[Series]:
-    """Every variant's curve (validation when there is one), labelled ``#n``, best marked."""
-    shown = sorted(run.candidates)[:MAX_OVERLAY_LINES]
+    """Every variant's curve (validation when there is one), labelled ``#n``, best marked.
+
+    Beyond :data:`MAX_OVERLAY_LINES` variants, the latest ones while the sweep runs and the
+    best ones once it ended.
+    """
     ranked = run.ranked()
+    shown = sorted(run.candidates)
+    if len(shown) > MAX_OVERLAY_LINES:
+        if run.running:
+            shown = shown[-MAX_OVERLAY_LINES:]
+        else:
+            shown = sorted(c.index for c in ranked[:MAX_OVERLAY_LINES])
     best = ranked[0].index if ranked and not run.running else None
     lines = []
     for index in shown:
