@@ -123,3 +123,17 @@ def test_renderer_prints_a_line_per_variant_epoch_and_the_variants_table():
 def test_renderer_live_ends_with_the_variants_table():
     text = _render(live=True)
     assert "Variants" in text and "best variant: #1" in text and "status: done" in text
+
+
+def test_a_sweep_preset_exports_a_sweep_function(tiny):
+    import ast
+
+    from nnexplorer.core.codegen import export_script
+
+    spec = load_preset(tiny, ["grid.search=sweep", "grid.params.learning_rate=[0.01, 0.1]"])
+    script = export_script(spec)
+    ast.parse(script)
+    assert "def sweep():" in script and "ParameterGrid(param_grid)" in script
+    assert '"--sweep" in sys.argv[1:]' in script and "GridSearchCV" not in script
+    assert "model.fit(x_train, y_train)" in script  # the training split only
+    assert "model.score(x_val, y_val)" in script and "x_search" not in script
