@@ -70,6 +70,21 @@ def test_2x2_grid_end_to_end(tiny_spec_data, tmp_path):
     run_dir = tmp_path / "run"
     rows = grid_rows(run_dir)
     assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    # TensorBoard: a folder per candidate, one per fold (and the best one's refit)
+    logs = run_dir / "tensorboard"
+    assert sorted(p.name for p in logs.iterdir()) == [f"candidate-{i}" for i in range(1, 5)]
+    assert len(list(logs.glob("candidate-*/fold-*/train"))) == 8
+    assert len(list(logs.glob("candidate-*/refit/train"))) == 1
+    import tensorflow as tf
+
+    (events_file,) = (logs / "candidate-1" / "fold-1" / "train").glob("events.out.tfevents.*")
+    steps = [
+        e.step
+        for e in tf.compat.v1.train.summary_iterator(str(events_file))
+        for v in e.summary.value
+        if v.tag == "epoch_loss"
+    ]
+    assert steps == [1, 2]
     assert set(rows[0]) >= {"layers.0.units", "optimizer__learning_rate", "mean_test_score"}
     assert {(r["layers.0.units"], r["optimizer__learning_rate"]) for r in rows} == {
         ("4", "0.01"),

@@ -10,6 +10,7 @@ a broken pipe would be).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import statistics
 import threading
@@ -304,3 +305,92 @@ def status(app: Any) -> str:
 def notes(app: Any) -> str:
     """The notifications on show, title and message."""
     return "\n".join(f"{n.title} {n.message}" for n in app._notifications)
+
+
+def sweep_script(
+    epochs: int = 4, *, diverge: frozenset[int] = frozenset(), hold_after: int | None = None
+) -> Script:
+    """A sweep over ``spec.grid.params``: each variant trained once, ``diverge`` ones diverge."""
+
+    def script(spec: Any, mode: str) -> list[Any]:
+        grid = spec.grid.params
+        keys = list(grid)
+        combos = [
+            dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())
+        ]
+        out: list[Any] = [
+            RunStarted(
+                run_id="fake-sweep",
+                mode="sweep",
+                device="CPU",
+                n_candidates=len(combos),
+                scoring="val_accuracy",
+            )
+        ]
+        best: tuple[float, int] | None = None
+        for index, params in enumerate(combos):
+            if hold_after is not None and index == hold_after:
+                out.append(HOLD)
+            out.append(
+                CandidateStarted(
+                    run_id="fake-sweep", candidate=index, params=params, n_candidates=len(combos)
+                )
+            )
+            history = []
+            for epoch in range(1, epochs + 1):
+                loss = (1.0 + 0.3 * index) / epoch
+                metrics = {
+                    "loss": loss,
+                    "accuracy": 1 - loss / 3,
+                    "val_loss": loss * 1.1,
+                    "val_accuracy": 1 - loss / 2.5,
+                }
+                if index in diverge and epoch == 2:
+                    metrics = {"loss": math.nan, "accuracy": 0.1}
+                history.append(metrics)
+                out.append(
+                    EpochEnded(
+                        run_id="fake-sweep",
+                        epoch=epoch,
+                        epochs=epochs,
+                        metrics=metrics,
+                        seconds=0.2,
+                        candidate=index,
+                    )
+                )
+                if index in diverge and epoch == 2:
+                    break
+            failed = index in diverge
+            score = None if failed else history[-1]["val_accuracy"]
+            if score is not None and (best is None or score > best[0]):
+                best = (score, index)
+            out.append(
+                CandidateFinished(
+                    run_id="fake-sweep",
+                    candidate=index,
+                    params=params,
+                    score=score,
+                    seconds=0.2 * len(history),
+                    status="diverged" if failed else "completed",
+                    reason="the loss became nan at epoch 2" if failed else "",
+                    metrics=history[-1],
+                    test_metrics={} if failed else {"loss": 0.3 + index / 10, "accuracy": 0.9},
+                    best_epoch=len(history),
+                    epochs=len(history),
+                )
+            )
+        summary = {
+            "status": "completed",
+            "mode": "sweep",
+            "scoring": "val_accuracy",
+            "best_params": combos[best[1]] if best else {},
+            "best_score": best[0] if best else None,
+            "best_variant": best[1] + 1 if best else None,
+            "n_candidates": len(combos),
+            "test_metrics": {"accuracy": 0.9},
+            "wall_seconds": 20.0,
+        }
+        out.append(RunFinished(run_id="fake-sweep", status="completed", summary=summary))
+        return out
+
+    return script

@@ -58,18 +58,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from nnexplorer.cli.console import make_console
-    from nnexplorer.cli.tables import runs_table
-    from nnexplorer.core.runs import list_runs, runs_root
+    from nnexplorer.cli.runs_list import list_command
 
-    root = runs_root(args.runs)
-    records = list_runs(root) if root.is_dir() else []
-    console = make_console()
-    if not records:
-        console.print(f"no runs in {root}")
-        return EXIT_OK
-    console.print(runs_table(records, root))
-    return EXIT_OK
+    return list_command(args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.compare import compare_command
+
+    return compare_command(args)
 
 
 def scheduler_overrides(args: argparse.Namespace) -> list[str]:
@@ -93,8 +90,22 @@ def scheduler_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    spec = _load(args.preset, [*args.overrides, *scheduler_overrides(args)])
-    return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
+    if args.sweeps and (args.grid or args.resume):
+        other = "--grid" if args.grid else "--resume"
+        raise NnxError(f"--sweep trains each variant once; it does not go with {other}")
+    if args.sweeps:
+        from nnexplorer.core.spec import load_preset
+
+        spec = load_preset(args.preset, list(args.overrides), list(args.sweeps))
+    else:
+        spec = _load(args.preset, [*args.overrides, *scheduler_overrides(args)])
+    return execute(
+        spec,
+        grid=args.grid or bool(args.sweeps),
+        as_json=args.json,
+        runs=args.runs,
+        resume=args.resume,
+    )
 
 
 def cmd_open(args: argparse.Namespace) -> int:
@@ -119,4 +130,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": cmd_presets,
     "export": cmd_export,
     "runs": cmd_runs,
+    "compare": cmd_compare,
 }

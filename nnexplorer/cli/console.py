@@ -17,7 +17,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.cli.tables import candidates_table, status_text
+from nnexplorer.cli.tables import candidates_table, status_text, variants_table
 from nnexplorer.core.events import (
     CandidateFinished,
     EpochEnded,
@@ -98,13 +98,22 @@ class RunRenderer:
             self.console.print(self._header())
 
     def _on_epoch_ended(self, event: EpochEnded) -> None:
-        if event.candidate is None and not self.live_mode:
+        if self.live_mode:
+            return
+        if event.candidate is None:
             self.console.print(self._epoch_line(), markup=False, soft_wrap=True)
+        elif self.progress.mode == "sweep":
+            self.console.print(self._variant_epoch_line(event), markup=False, soft_wrap=True)
 
     def _on_candidate_finished(self, event: CandidateFinished) -> None:
         if self.live_mode:
             return
-        line = self._fit_line(event) if event.fold is not None else self._candidate_line(event)
+        if self.progress.mode == "sweep":
+            line = self._variant_line(event)
+        elif event.fold is not None:
+            line = self._fit_line(event)
+        else:
+            line = self._candidate_line(event)
         self.console.print(line, markup=False, soft_wrap=True)
 
     def _on_log(self, event: LogEvent) -> None:
@@ -116,7 +125,9 @@ class RunRenderer:
     def _on_run_finished(self, event: RunFinished) -> None:
         self.finished = event
         self.close()
-        if self.progress.mode == "grid" or self.progress.candidates:
+        if self.progress.mode == "sweep":
+            self.console.print(self._sweep_results(event))
+        elif self.progress.mode == "grid" or self.progress.candidates:
             self.console.print(self._grid_results(event))
         else:
             self.console.print(self._train_results(event))
@@ -130,6 +141,8 @@ class RunRenderer:
             parts.append(f"{p.n_params:,} params")
         if p.mode == "grid" and p.n_candidates:
             parts.append(f"{p.n_candidates} candidates x {p.n_folds or '?'} folds")
+        if p.mode == "sweep" and p.n_candidates:
+            parts.append(f"{p.n_candidates} variants, ranked by {p.scoring or '?'}")
         text = Text(" · ".join(parts), style="bold")
         if p.run_dir:
             text.append(f"\nrun: {p.run_dir}", style="dim")
@@ -172,7 +185,31 @@ class RunRenderer:
             f"  ({self._fits()} fits)"
         )
 
+    def _variant_epoch_line(self, event: EpochEnded) -> str:
+        p = self.progress
+        number = (event.candidate or 0) + 1
+        width = len(str(event.epochs or event.epoch))
+        return (
+            f"variant {number}/{p.n_candidates or '?'}  epoch {event.epoch:>{width}}/"
+            f"{event.epochs or '?'}  {metrics_text(event.metrics)}"
+        )
+
+    def _variant_line(self, event: CandidateFinished) -> str:
+        p = self.progress
+        line = (
+            f"variant {event.candidate + 1}/{p.n_candidates or '?'}  {params_text(event.params)}"
+            f"  {status_word(event.status)}"
+        )
+        if event.status == "completed":
+            tests = metrics_text(event.test_metrics)
+            line += f"  score {fmt_number(event.score)}" + (f"  test {tests}" if tests else "")
+        elif event.reason:
+            line += f": {event.reason}"
+        return line + f"  ({self._fits()} variants, {event.seconds:.1f} s)"
+
     def _render(self) -> RenderableType:
+        if self.progress.mode == "sweep":
+            return Group(self._header(), *self._sweep_rows())
         if self.progress.mode == "grid":
             return Group(self._header(), *self._grid_rows())
         return Group(self._header(), *self._train_rows())
@@ -210,6 +247,43 @@ class RunRenderer:
             )
             rows.append(Text(f"{where}  {progress}"))
         return rows
+
+    def _sweep_rows(self) -> list[RenderableType]:
+        p = self.progress
+        bar = ProgressBar(total=max(1, p.fits_total()), completed=p.fits_done(), width=40)
+        label = Text(f" variants {self._fits()}")
+        label.append(f"  ETA {fmt_duration(p.grid_eta())}", style="cyan")
+        rows: list[RenderableType] = [_inline(bar, label)]
+        for fit in p.running_fits():
+            index = fit.candidate or 0
+            params = params_text(p.candidates[index].params) if index in p.candidates else ""
+            progress = (
+                f"epoch {fit.epoch}/{fit.epochs or '?'}  {metrics_text(fit.metrics)}"
+                if fit.epoch
+                else "starting ..."
+            )
+            rows.append(Text(f"  variant {index + 1} ({params})  {progress}"))
+        return rows
+
+    def _sweep_results(self, event: RunFinished) -> RenderableType:
+        parts: list[RenderableType] = []
+        if self.progress.candidates:
+            parts.append(variants_table(self.progress))
+        ranked = self.progress.ranked()
+        top = ranked[0] if ranked else None
+        best = event.summary.get("best_variant") or (top.index + 1 if top else None)
+        if best and top is not None:
+            line = Text(f"best variant: #{best} ", style="bold")
+            line.append(params_text(event.summary.get("best_params") or top.params))
+            scoring = event.summary.get("scoring") or self.progress.scoring or "score"
+            score = event.summary.get("best_score", top.mean)
+            line.append(f"  ({scoring} {fmt_number(score)})")
+            parts.append(line)
+            metrics = event.summary.get("test_metrics") or {}
+            if metrics:
+                parts.append(Text(f"its test metrics: {metrics_text(metrics)} (model.keras)"))
+        parts.append(self._status_lines(event))
+        return Group(*parts)
 
     def _status_lines(self, event: RunFinished) -> Text:
         summary = event.summary

@@ -1,6 +1,7 @@
 """Running an experiment in-process for the command line, and the command line's messages.
 
-``execute`` calls ``training.train`` (or ``search.grid_search`` with ``--grid``) with the Rich
+``execute`` calls ``training.train`` (or ``search.grid_search`` with ``--grid``, or
+``sweep.run_sweep`` for a preset whose ``[grid] search = "sweep"``) with the Rich
 renderer, or a JSON-lines writer on stdout, as ``emit``. Ctrl-C sets the engine's cancel event,
 so the run stops within a batch and stays recorded. TensorFlow is imported only by the engine.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, JsonLines, exit_code
+from nnexplorer.core.events import Emit, JsonLines, Mode, exit_code
 from nnexplorer.core.formatting import status_word
 
 PROG = "nnexplorer"
@@ -87,8 +88,19 @@ def sigint_cancels(cancel: threading.Event) -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _engine(grid: bool) -> Callable[..., Any]:
-    if grid:
+def run_mode(spec: Any, grid: bool) -> Mode:
+    """``sweep`` for a grid run of a preset whose ``[grid] search = "sweep"``, else grid/train."""
+    if not grid:
+        return "train"
+    return "sweep" if spec.grid is not None and spec.grid.is_sweep else "grid"
+
+
+def _engine(mode: Mode) -> Callable[..., Any]:
+    if mode == "sweep":
+        from nnexplorer.core.sweep import run_sweep
+
+        return run_sweep
+    if mode == "grid":
         from nnexplorer.core.search import grid_search
 
         return grid_search
@@ -141,26 +153,28 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if grid and (spec.grid is None or not spec.grid.params):
         raise NnxError("the preset has no [grid.params] to search (add some, or drop --grid)")
-    if grid:
+    mode = run_mode(spec, grid)
+    if mode == "grid":
         _check_cluster(spec)
     if resume is not None:
-        if not grid:
-            raise NnxError("--resume continues a grid run; add --grid")
+        if mode != "grid":
+            what = "a sweep cannot be resumed" if mode == "sweep" else "add --grid"
+            raise NnxError(f"--resume continues a grid run; {what}")
         run_dir = _resume_dir(resume, spec)
     else:
-        run_dir = create_run_dir(runs_root(runs), spec, "grid" if grid else "train")
+        run_dir = create_run_dir(runs_root(runs), spec, mode)
     cancel = threading.Event()
     stdout = sys.stdout
     try:
         if as_json:
             # Anything a library prints goes to stderr: stdout carries only JSON lines.
             sys.stdout = sys.stderr
-            result = _call_engine(grid, spec, run_dir, JsonLines(stdout), cancel, resume)
+            result = _call_engine(mode, spec, run_dir, JsonLines(stdout), cancel, resume)
         else:
             from nnexplorer.cli.console import RunRenderer
 
             with RunRenderer() as renderer:
-                result = _call_engine(grid, spec, run_dir, renderer, cancel, resume)
+                result = _call_engine(mode, spec, run_dir, renderer, cancel, resume)
     except KeyboardInterrupt:
         sys.stdout = stdout
         note(f"interrupted; the partial run is in {run_dir}")
@@ -183,10 +197,10 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
 
 
 def _call_engine(
-    grid: bool, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
+    mode: Mode, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
 ) -> Any:
-    engine = _engine(grid)
+    engine = _engine(mode)
     with sigint_cancels(cancel):
-        if grid:
+        if mode == "grid":
             return engine(spec, run_dir, emit, cancel, resume=resume is not None)
         return engine(spec, run_dir, emit, cancel)

@@ -13,17 +13,18 @@ from typing import NoReturn
 from nnexplorer import __version__
 from nnexplorer.cli.headless import PROG
 
-COMMANDS = ("run", "validate", "presets", "export", "runs")
+COMMANDS = ("run", "validate", "presets", "export", "runs", "compare")
 
 _MAIN_HELP = """\
 Build, train, compare and tune feed-forward neural networks from the terminal.
 
   nnexplorer [PRESET]        open the explorer on PRESET (default: the bundled digits preset)
-  nnexplorer run PRESET      train headless with a live display (or --json events)
+  nnexplorer run PRESET      train headless with a live display (or --json events; --sweep)
   nnexplorer validate FILE   check presets and print every error
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
   nnexplorer runs            list past runs
+  nnexplorer compare RUN...  compare runs: settings that differ, metrics, curves
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -40,6 +41,8 @@ _EXAMPLES = {
   nnexplorer run digits
   nnexplorer run digits --set fit.epochs=5 --set layers.0.units=32
   nnexplorer run digits --grid --set grid.cv=2
+  nnexplorer run digits --sweep 'hidden.kernel_initializer=["random_normal", "he_normal"]'
+  nnexplorer run digits --sweep 'learning_rate=[1e-3, 1e-2]' --sweep 'units=[32, 128]'
   nnexplorer run my_preset.toml --json > events.jsonl
   nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
   nnexplorer run digits --grid --scheduler tcp://10.0.0.5:8786
@@ -55,7 +58,17 @@ exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 in
   nnexplorer export digits --set fit.epochs=10 -o digits_mlp.py""",
     "runs": """examples:
   nnexplorer runs
+  nnexplorer runs --limit 20 --status failed --status diverged
+  nnexplorer runs --json | jq -r '.[] | select(.status == "completed") | .dir'
   nnexplorer runs --runs /data/nnexplorer-runs""",
+    "compare": """examples:
+  nnexplorer compare 20250101-120000-digits-mlp-1a2b 20250101-121500-digits-mlp-3c4d
+  nnexplorer compare runs/20250101-130000-digits-mlp-5e6f      # a sweep: its variants
+  nnexplorer compare RUN1 RUN2 --plot --metric val_loss
+  nnexplorer compare RUN1 RUN2 --json > comparison.json
+
+A run is a run directory or a run id under --runs; a sweep or grid run expands to its
+variants or candidates.""",
 }
 
 
@@ -114,9 +127,18 @@ def build_parser() -> Parser:
             formatter_class=_formatter,
         )
 
-    run = command("run", "Train a preset headless (or run its grid search with --grid).")
+    run = command("run", "Train a preset headless (or search its grid, or sweep variants).")
     run.add_argument("preset", metavar="PRESET", help="a preset file or a bundled preset name")
     run.add_argument("--grid", action="store_true", help="run the preset's [grid] search")
+    run.add_argument(
+        "--sweep",
+        dest="sweeps",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="train every combination of these values once, without cross-validation "
+        "(repeatable; KEY as for --set or a grid key, VALUES a TOML list: [1e-3, 1e-2])",
+    )
     run.add_argument(
         "--json", action="store_true", help="write events as JSON lines on stdout (for scripts)"
     )
@@ -149,7 +171,46 @@ def build_parser() -> Parser:
 
     runs = command("runs", "List past runs: id, name, mode, status, epochs, test metrics, time.")
     _add_runs(runs)
+    runs.add_argument("--json", action="store_true", help="print the list as JSON (for scripts)")
+    runs.add_argument(
+        "--limit", type=_positive, metavar="N", help="show only the N most recent runs"
+    )
+    runs.add_argument(
+        "--status",
+        dest="statuses",
+        action="append",
+        default=[],
+        metavar="STATUS",
+        help="show only runs with this status (repeatable, or comma-separated): "
+        "completed, diverged, cancelled, failed, unfinished, ...",
+    )
+
+    compare = command("compare", "Compare runs: the settings that differ, metrics and curves.")
+    compare.add_argument(
+        "runs_given", nargs="+", metavar="RUN", help="run directories or run ids (under --runs)"
+    )
+    _add_runs(compare)
+    compare.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="the metric to compare and plot (accuracy, loss, val_loss, mae, ...; "
+        "default: the runs' main metric, its validation curve)",
+    )
+    compare.add_argument(
+        "--plot", action="store_true", help="draw the metric's curves overlaid in the terminal"
+    )
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def open_parser() -> Parser:

@@ -28,10 +28,16 @@ from typing import (
 
 RunStatus = Literal["completed", "diverged", "cancelled", "failed"]
 """How a run ended."""
-Mode = Literal["train", "grid"]
-"""What a run does: train one network, or search a grid."""
+Mode = Literal["train", "grid", "sweep"]
+"""What a run does: train one network, search a grid (cross-validated), or sweep variants.
+
+A sweep (``[grid] search = "sweep"``) trains every combination of ``[grid.params]`` once on the
+training split, with validation curves and test metrics, like a train run per variant.
+"""
 STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 MODES: tuple[Mode, ...] = get_args(Mode)
+SEARCH_MODES: tuple[Mode, ...] = ("grid", "sweep")
+"""The modes whose run trains many networks: a grid's candidates, a sweep's variants."""
 
 EXIT_CODE: dict[RunStatus, int] = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
 """The process exit code of a run by its status (the command line's and the worker's)."""
@@ -61,10 +67,12 @@ class RunSummary(TypedDict, total=False):
 
     # common
     status: RunStatus  # how the run ended
-    mode: Mode  # train | grid
+    mode: Mode  # train | grid | sweep
     run_id: str  # the run directory's name
     name: str  # experiment.name
-    epochs_completed: int  # epochs trained (grid: by the refitted best candidate)
+    epochs_completed: (
+        int  # epochs trained (grid: by the refitted best candidate; sweep: best variant)
+    )
     test_metrics: dict[str, Any]  # metric -> value on the test split (loss, accuracy, ...)
     wall_seconds: float  # from start to end, everything included
     train_seconds: float | None  # time inside fit (grid: the sum over every fit)
@@ -76,9 +84,9 @@ class RunSummary(TypedDict, total=False):
     epochs: int  # fit.epochs
     stopped_early: bool  # early stopping ended the fit
     final_metrics: dict[str, Any]  # the metrics of the last finished epoch
-    # a grid search
-    search: str  # grid | random | halving
-    scoring: str  # the scikit-learn scorer that ranks candidates
+    # a grid search (and a sweep, which shares its keys where they apply)
+    search: str  # grid | random | halving | sweep
+    scoring: str  # what ranks candidates: a scikit-learn scorer; a sweep: val_<metric> or neg_...
     cv: int  # folds
     n_candidates: int  # candidates evaluated (before halving drops any)
     n_folds: int  # folds per candidate (= cv)
@@ -93,13 +101,17 @@ class RunSummary(TypedDict, total=False):
     best_params: dict[str, Any]  # grid key (as the preset writes it) -> value of the best
     best_score: float | None  # its mean cross-validation score
     best_std: float  # the standard deviation of its fold scores
-    n_failed_candidates: int  # candidates with a failed fold
+    n_failed_candidates: int  # candidates with a failed fold (sweep: variants failed or diverged)
     n_pending_candidates: int  # candidates not (or not fully) evaluated
     backend: str  # where the fits ran: local | dask
     scheduler: str | None  # the Dask scheduler's address (dask backend)
     workers: list[str]  # the Dask workers that ran fits (dask backend)
     workers_lost: list[str]  # Dask workers that left during the search
     fits_restarted: int  # fits Dask started again after losing their worker
+    # a sweep
+    best_variant: int | None  # the best variant's number (1-based)
+    variants: list[dict[str, Any]]  # per variant: variant (1-based), params, status, reason,
+    # epochs_completed, best_epoch, final_metrics, test_metrics, score, train_seconds, n_params
 
 
 def _now() -> float:
@@ -140,7 +152,11 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
-    """A run (``train`` or ``grid``) has begun; ``spec`` is a short summary of the experiment."""
+    """A run (``train``, ``grid`` or ``sweep``) has begun; ``spec`` summarises the experiment.
+
+    ``n_candidates`` counts a grid's candidates or a sweep's variants; ``scoring`` names what
+    ranks them.
+    """
 
     type: ClassVar[str] = "run_started"
     mode: Mode = "train"
@@ -151,6 +167,7 @@ class RunStarted(Event):
     run_dir: str = ""
     n_candidates: int = 0
     n_folds: int = 0
+    scoring: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +197,7 @@ class BatchProgress(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CandidateStarted(Event):
-    """A grid candidate's fit on one fold started."""
+    """A grid candidate's fit on one fold started (a sweep: a variant started, ``fold`` None)."""
 
     type: ClassVar[str] = "candidate_started"
     candidate: int = 0
@@ -193,7 +210,13 @@ class CandidateStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CandidateFinished(Event):
-    """A grid candidate's fit on one fold finished (``fold`` None: all its folds, aggregated)."""
+    """A grid candidate's fit on one fold finished (``fold`` None: all its folds, aggregated).
+
+    In a sweep, a variant finished (``fold`` None): ``score`` is the value that ranks it
+    (higher is better), ``metrics`` its last epoch's metrics, ``test_metrics`` its metrics on the
+    test split, ``best_epoch`` the epoch with the best monitored value, ``epochs`` how many
+    epochs it trained.
+    """
 
     type: ClassVar[str] = "candidate_finished"
     candidate: int = 0
@@ -205,6 +228,10 @@ class CandidateFinished(Event):
     status: str = "completed"
     reason: str = ""
     worker: str = ""  # the Dask worker's address that ran this fold ("" for local fits)
+    metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    best_epoch: int | None = None
+    epochs: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -73,6 +73,17 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{seconds:.3g}" if abs(seconds) < 100 else f"{seconds:.0f}"
 
 
+def epoch_ticks(last: int) -> list[int]:
+    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them (chart axes)."""
+    step = max(1, -(-last // 6))
+    ticks = list(range(1, last + 1, step))
+    if ticks[-1] != last:
+        if last - ticks[-1] < step / 2:
+            ticks.pop()
+        ticks.append(last)
+    return ticks
+
+
 # --------------------------------------------------------------------------- statuses
 
 Tone = Literal["good", "warning", "error", "busy", "quiet"]

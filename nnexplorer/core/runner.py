@@ -68,7 +68,7 @@ class RunControl(Protocol):
 
     @property
     def mode(self) -> Mode:
-        """``train`` or ``grid``."""
+        """``train``, ``grid`` or ``sweep``."""
         ...
 
     @property
@@ -266,8 +266,8 @@ def start_run(
     else:
         run_dir = create_run_dir(_root(runs_root), spec, mode)
     command = [sys.executable, "-m", "nnexplorer.core.worker", str(run_dir)]
-    if mode == "grid":
-        command.append("--grid")
+    if mode in ("grid", "sweep"):
+        command.append(f"--{mode}")
     if resume is not None:
         command.append("--resume")
     with open(run_dir / STDERR_FILE, "ab") as stderr:

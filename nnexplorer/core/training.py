@@ -2,7 +2,8 @@
 
 :func:`train` is the one entry point for a training run, used in-process by ``nnexplorer run``
 and in a child process by :mod:`nnexplorer.core.worker`. It reports through ``emit`` and records
-the run in its directory itself (events.jsonl, history.csv, summary.json, model.keras).
+the run in its directory itself (events.jsonl, history.csv, summary.json, model.keras, and the
+TensorBoard logs under tensorboard/).
 TensorFlow is imported only inside the functions that train.
 """
 
@@ -212,8 +213,10 @@ def _callbacks(
     has_validation: bool,
 ) -> list[Any]:
 
+    from nnexplorer.core.tensorboard import log_dir, tensorboard_callback
+
     state.callback = event_callback(out, run_id=run_id, epochs=spec.fit.epochs, cancel=cancel)
-    found: list[Any] = [state.callback]
+    found: list[Any] = [state.callback, tensorboard_callback(log_dir(state.run_dir))]
     early = spec.fit.early_stopping
     if early is not None:
         from nnexplorer.core.building import early_stopping_recipe

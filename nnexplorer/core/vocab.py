@@ -171,7 +171,8 @@ SOURCE_KINDS = ("sklearn", "synthetic", "keras", "file")
 FILE_FORMATS = ("auto", "csv", "npz", "idx")
 SCALINGS = ("standard", "minmax", "none")
 TASKS = ("auto", "classification", "regression")
-SEARCH_KINDS = ("grid", "halving", "random")
+# grid / halving / random: cross-validated searches; sweep: each combination trained once
+SEARCH_KINDS = ("grid", "halving", "random", "sweep")
 GRID_BACKENDS = ("local", "dask")  # where a grid search runs its fits
 SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")  # Dask scheduler address protocols
 

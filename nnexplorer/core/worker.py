@@ -1,6 +1,7 @@
-"""Child-process entry: ``python -m nnexplorer.core.worker RUN_DIR [--grid] [--resume]``.
+"""Child-process entry: ``python -m nnexplorer.core.worker RUN_DIR [--grid | --sweep] [--resume]``.
 
-Loads ``RUN_DIR/preset.toml``, runs :func:`nnexplorer.core.training.train` (or the grid search)
+Loads ``RUN_DIR/preset.toml``, runs :func:`nnexplorer.core.training.train` (or the grid search,
+or the sweep)
 and writes every event as one JSON line on stdout. Anything else that writes to stdout
 (TensorFlow, Keras) is sent to stderr, so stdout carries only events. The first SIGINT or
 SIGTERM asks the run to stop at the end of the current batch; a second one interrupts it at
@@ -60,6 +61,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("run_dir", type=Path, help="a run folder made by create_run_dir")
     parser.add_argument("--grid", action="store_true", help="run the preset's grid search")
+    parser.add_argument("--sweep", action="store_true", help="train each [grid.params] variant")
     parser.add_argument("--resume", action="store_true", help="continue a grid search")
     return parser.parse_args(argv)
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     cancel = threading.Event()
     install_signal_handlers(cancel)
     run_dir: Path = args.run_dir
-    mode: Mode = "grid" if args.grid else "train"
+    mode: Mode = "sweep" if args.sweep else "grid" if args.grid else "train"
     print(f"worker: pid {os.getpid()} {mode} run {run_dir} at {time.ctime()}", file=sys.stderr)
     if args.resume and not args.grid:
         print("worker: --resume applies to grid searches only (add --grid)", file=sys.stderr)
@@ -109,8 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         spec = spec_from_toml(preset.read_text(encoding="utf-8"), file=str(preset))
     except (NnxError, OSError, UnicodeDecodeError) as exc:
         return _failed(run_dir, emit, str(exc), mode)
+    if mode == "grid" and spec.grid is not None and spec.grid.is_sweep:
+        mode = "sweep"  # [grid] search = "sweep" trains its variants; there is nothing to search
     try:
-        if args.grid:
+        if mode == "sweep":
+            from nnexplorer.core.sweep import run_sweep
+
+            status = run_sweep(spec, run_dir, emit, cancel=cancel).status
+        elif mode == "grid":
             from nnexplorer.core.search import grid_search
 
             status = grid_search(spec, run_dir, emit, cancel=cancel, resume=args.resume).status
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             status = train(spec, run_dir, emit, cancel=cancel).status
     except KeyboardInterrupt:
         return EXIT_CODE["cancelled"]
-    except Exception as exc:  # train never raises; this guards the import of the search
+    except Exception as exc:  # the engines never raise; this guards their imports
         return _failed(run_dir, emit, f"{type(exc).__name__}: {exc}", mode)
     return exit_code(status)
 

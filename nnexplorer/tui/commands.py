@@ -48,7 +48,7 @@ class PaletteCommand:
 
 PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Train (F5)", "Train the edited experiment", "train"),
-    PaletteCommand("Grid search (F6)", "Search the Grid pane's values", "grid"),
+    PaletteCommand("Grid search (F6)", "Search (or sweep) the Grid pane's values", "grid"),
     PaletteCommand("Stop (F7)", "Stop the running train or search", "stop"),
     PaletteCommand("Apply best", "Copy the best grid candidate into the editors", "apply_best"),
     PaletteCommand("Resume grid search", "Continue the last interrupted search", "resume_last"),

@@ -122,7 +122,7 @@ class RunController:
     ) -> RunView | None:
         """Start a run of ``spec`` (default: the draft); refuses while the draft is invalid."""
         host = self._host
-        verb = "train" if mode == "train" else "search"
+        verb = "train" if mode == "train" else "sweep" if mode == "sweep" else "search"
         if self.busy:
             host.notify("A run is active: F7 stops it.", severity="warning")
             return None
@@ -139,13 +139,15 @@ class RunController:
             host.notify(message, title="Nothing to search", severity="warning")
             host.main.show_pane("grid")
             return None
+        if mode == "grid" and spec.grid is not None and spec.grid.is_sweep and resume is None:
+            mode = "sweep"  # the Grid pane's search is "sweep": each combination trained once
         run = RunView(
             key=f"run{len(self.runs) + 1}",
             name=spec.experiment.name,
             mode=mode,
             settings=settings_text(spec),
             epochs_planned=spec.fit.epochs,
-            grid_params=dict(spec.grid.params) if mode == "grid" and spec.grid else {},
+            grid_params=dict(spec.grid.params) if mode != "train" and spec.grid else {},
         )
         self.runs[run.key] = run
         self.active_key = run.key
@@ -155,6 +157,8 @@ class RunController:
         self._refresh(run, None)
         self.show_run_on_charts()
         start = "Resuming the grid search" if resume else f"Starting a {mode} run"
+        if mode == "sweep":
+            start = f"Starting a sweep of {spec.grid.n_candidates() if spec.grid else 0} variants"
         host.log_line(f"{start}: {run.name} ({run.settings}).")
         work = partial(self._follow, run, spec, mode, resume)
         host.run_worker(work, name=run.key, group=RUN_GROUP, thread=True, exit_on_error=False)
@@ -206,7 +210,7 @@ class RunController:
         if isinstance(event, BatchProgress):
             return
         main.results.update_run(run)
-        if run.mode == "grid" and not isinstance(event, EpochEnded):
+        if run.mode != "train" and not isinstance(event, EpochEnded):
             main.heatmap.show_run(run)
         shown_here = self.shown is not None and self.shown[0] == run.key
         if isinstance(event, EpochEnded | CandidateFinished) and shown_here:
@@ -221,7 +225,7 @@ class RunController:
         host.refresh_bindings()
         self._refresh(run, None)
         self.show_run_on_charts()
-        if run.mode == "grid":
+        if run.mode != "train":
             host.main.heatmap.show_run(run)
         title, text, level = self._outcome(run)
         host.notify(text, title=title, severity=level)
@@ -232,8 +236,9 @@ class RunController:
         detail = run.message.strip()
         if run.status == "completed":
             tests = ", ".join(f"{k} {fmt_number(v)}" for k, v in run.test_metrics.items())
-            best = run.best_candidate_params() if run.mode == "grid" else None
-            extra = f"; best {best} (cv {fmt_number(run.best_score)})" if best else ""
+            best = run.best_candidate_params() if run.mode != "train" else None
+            score = "cv" if run.mode == "grid" else run.scoring or "score"
+            extra = f"; best {best} ({score} {fmt_number(run.best_score)})" if best else ""
             return "Done", f"{run.name}: done. Test {tests or '-'}{extra}", "information"
         if run.status == "diverged":
             cause = detail or "the loss became NaN or infinite"
@@ -310,7 +315,7 @@ class RunController:
             return
         self.shown = (run.key, None)
         self.show_run_on_charts()
-        if run.mode == "grid":
+        if run.mode != "train":
             self._host.main.results.show_candidates(run)
             self._host.main.heatmap.show_run(run)
 
@@ -321,8 +326,8 @@ class RunController:
             self.show_run_on_charts()
 
     def latest_grid(self) -> RunView | None:
-        """The most recent grid run of the session."""
-        grids = [run for run in self.runs.values() if run.mode == "grid"]
+        """The most recent grid (or sweep) run of the session."""
+        grids = [run for run in self.runs.values() if run.mode != "train"]
         return grids[-1] if grids else None
 
     # ------------------------------------------------------------------ resuming

@@ -32,6 +32,8 @@ class RunView(RunProgress):
             return "Starting worker..."
         if self.mode == "grid":
             return self._grid_state()
+        if self.mode == "sweep":
+            return self._sweep_state()
         fit = self.fit
         if not fit.epochs and not fit.batch:
             return "Training: loading data and building the model..."
@@ -57,6 +59,16 @@ class RunView(RunProgress):
                     text += f" fold {fold + 1}/{self.n_folds}"
             if self.epochs:
                 text += f" epoch {self.epoch}/{self.epochs}"
+        eta = self.grid_eta()
+        if eta is not None:
+            text += f", ETA {fmt_duration(eta)}"
+        return text
+
+    def _sweep_state(self) -> str:
+        text = f"Sweep: variants {self.fits_done()}/{self.n_candidates or '?'}"
+        training = [f for f in self.running_fits() if f.candidate is not None]
+        for fit in training[:2]:
+            text += f", #{(fit.candidate or 0) + 1} epoch {fit.epoch}/{fit.epochs or '?'}"
         eta = self.grid_eta()
         if eta is not None:
             text += f", ETA {fmt_duration(eta)}"

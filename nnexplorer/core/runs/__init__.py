@@ -12,12 +12,14 @@ Inside: :mod:`._layout` (names), :mod:`._records` (writing and reading one run's
 
 from nnexplorer.core.runs._layout import (
     EVENTS_FILE,
+    GRID_FILE,
     HISTORY_FILE,
     META_FILE,
     MODEL_FILE,
     PRESET_FILE,
     STDERR_FILE,
     SUMMARY_FILE,
+    run_suffix,
     runs_root,
     slugify,
 )
@@ -34,6 +36,7 @@ from nnexplorer.core.runs._records import (
 
 __all__ = [
     "EVENTS_FILE",
+    "GRID_FILE",
     "HISTORY_FILE",
     "META_FILE",
     "MODEL_FILE",
@@ -49,6 +52,7 @@ __all__ = [
     "read_events",
     "read_history",
     "read_summary",
+    "run_suffix",
     "runs_root",
     "slugify",
     "stderr_tail",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.errors import RunError, SpecError
 from nnexplorer.core.events import (
+    MODES,
     Event,
     Mode,
     RunSummary,
@@ -29,7 +30,7 @@ from nnexplorer.core.spec import ExperimentSpec, spec_from_toml
 def _mode(summary: RunSummary | None, meta: dict[str, Any]) -> Mode:
     """The run's mode as recorded (summary first, then run.json); ``train`` when unknown."""
     recorded = (summary or {}).get("mode") or meta.get("mode")
-    return "grid" if recorded == "grid" else "train"
+    return next((mode for mode in MODES if mode == recorded), "train")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class RunInfo:
     status: str  # a RunStatus, or "unfinished" while there is no summary
     started: datetime | None
     summary: RunSummary | None
+    pid: int | None = None  # the worker's process id while the run lives
+    host: str = ""  # the machine the run runs on
+    progress: str = ""  # how far a live run is, e.g. "epoch 3/20"
+
+    @property
+    def ended(self) -> datetime | None:
+        """When the run ended: its start plus its wall time (None while it has no summary)."""
+        wall = (self.summary or {}).get("wall_seconds")
+        if self.started is None or not isinstance(wall, int | float):
+            return None
+        return self.started + timedelta(seconds=float(wall))
 
 
 @dataclass(frozen=True)

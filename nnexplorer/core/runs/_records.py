@@ -104,11 +104,14 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 class RunRecorder:
     """An ``emit`` that records a run: events.jsonl, history.csv and summary.json.
 
-    Thread-safe; several fits of a grid may report through one recorder.
+    Thread-safe; several fits of a grid may report through one recorder. A grid's history rows
+    carry ``candidate`` and ``fold``; with ``variant_column`` (a sweep) they carry ``variant``,
+    the 1-based number of the variant that trained the epoch.
     """
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, *, variant_column: bool = False):
         self.run_dir = Path(run_dir)
+        self.variant_column = variant_column
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._events: io.TextIOWrapper | None = None
@@ -134,7 +137,9 @@ class RunRecorder:
 
     def _add_history_row(self, event: EpochEnded) -> None:
         row: dict[str, Any] = {"epoch": event.epoch}
-        if event.candidate is not None or event.fold is not None:
+        if self.variant_column and event.candidate is not None:
+            row["variant"] = event.candidate + 1
+        elif event.candidate is not None or event.fold is not None:
             row["candidate"] = event.candidate
             row["fold"] = event.fold
         row.update(json_safe(dict(event.metrics)))

@@ -181,8 +181,11 @@ class FitContext:
         }
 
     def callbacks(self) -> list[Any]:
-        """The event callback (and early stopping when the spec asks for it)."""
+        """The event callback, the TensorBoard log (and early stopping when the spec asks)."""
+        import shutil
+
         from nnexplorer.core.callbacks import event_callback
+        from nnexplorer.core.tensorboard import candidate_dir, log_dir, tensorboard_callback
 
         if self._log is None:
             self._log = self._open()
@@ -195,7 +198,9 @@ class FitContext:
             fold=self.fold,
             interval=self.config.batch_interval,
         )
-        found = [self.callback]
+        logs = log_dir(self.config.run_dir, *candidate_dir(self.candidate, self.fold))
+        shutil.rmtree(logs, ignore_errors=True)  # what an unfinished fit of a resumed search left
+        found = [self.callback, tensorboard_callback(logs)]
         early = self.spec.fit.early_stopping if self.spec is not None else None
         if early is not None:
             from nnexplorer.core.building import early_stopping_recipe

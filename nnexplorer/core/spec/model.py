@@ -170,6 +170,8 @@ class GridSpec(Section):
 
     ``backend`` says where the fits run: ``local`` (worker processes on this machine) or
     ``dask`` (the workers of the Dask cluster whose scheduler is at ``scheduler``).
+    ``search = "sweep"`` trains every combination once, without cross-validation (``cv`` and
+    ``scoring`` do not apply).
     """
 
     cv: int = Field(default=3, ge=2, le=100)
@@ -209,6 +211,11 @@ class GridSpec(Section):
             if not values:
                 raise ValueError(f"{key!r} has an empty list; give at least one value")
         return value
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether every combination is trained once (a sweep) rather than cross-validated."""
+        return self.search == "sweep"
 
     def n_candidates(self) -> int:
         """How many parameter combinations a full grid has."""

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import ErrorItem
+from nnexplorer.core.errors import ErrorItem, SpecError
 
 # scikeras routing names and short names accepted as grid keys, with the spec path they set.
 GRID_ALIASES: dict[str, str] = {
@@ -354,6 +354,66 @@ def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, An
         for option in set(vocab.ALL_OPTIMIZER_OPTIONS) - own - explicit:
             compile_.pop(option, None)
     return data
+
+
+SWEEP_OPTION = "--sweep"
+
+
+def parse_sweep(item: str) -> tuple[str, list[Any]]:
+    """``KEY=VALUES`` of ``--sweep`` as (key, values); raises SpecError naming the key path.
+
+    VALUES is a TOML list (``[1e-3, 1e-2]``, ``["relu", "tanh"]``) of at least one value.
+    """
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        message = f"expected KEY=VALUES with VALUES a TOML list, got {item!r}"
+        example = "e.g. --sweep 'compile.learning_rate=[1e-3, 1e-2]'"
+        raise SpecError.from_items([ErrorItem(f"{message} ({example})", SWEEP_OPTION)])
+    where = f"{SWEEP_OPTION} {key}"
+    values = parse_value(text.strip())
+    if not isinstance(values, list):
+        shown = text.strip() or "nothing"
+        message = f'VALUES must be a TOML list such as [1, 2] or ["relu", "tanh"], got {shown}'
+        raise SpecError.from_items([ErrorItem(message, where)])
+    if not values:
+        raise SpecError.from_items([ErrorItem("give at least one value", where)])
+    return key, values
+
+
+def apply_sweeps(data: dict[str, Any], sweeps: list[str]) -> dict[str, Any]:
+    """A copy of ``data`` whose ``[grid]`` sweeps the ``--sweep KEY=VALUES`` items instead.
+
+    The grid's other settings (``n_jobs``) stay; its ``params`` become the swept keys, and
+    ``search`` becomes ``sweep``. Raises SpecError (key path ``--sweep KEY``) on bad syntax.
+    """
+    params: dict[str, list[Any]] = {}
+    for item in sweeps:
+        key, values = parse_sweep(item)
+        if key in params:
+            where = f"{SWEEP_OPTION} {key}"
+            raise SpecError.from_items([ErrorItem("given twice; give each key once", where)])
+        params[key] = values
+    out = copy.deepcopy(data)
+    grid = out.get("grid")
+    grid = dict(grid) if isinstance(grid, dict) else {}
+    grid.update(search="sweep", params=params)
+    out["grid"] = grid
+    return out
+
+
+def sweep_paths(items: list[ErrorItem], keys: list[str]) -> list[ErrorItem]:
+    """Problems of swept keys named as the command line wrote them (``--sweep KEY[i] -> ...``)."""
+    out = []
+    for item in items:
+        path = item.path
+        for key in sorted(keys, key=len, reverse=True):
+            where = f"grid.params.{key}"
+            if path == where or path.startswith((where + "[", where + " ")):
+                path = f"{SWEEP_OPTION} {key}{path[len(where) :]}"
+                break
+        out.append(ErrorItem(item.message, path, item.file))
+    return out
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import tomli_w
 
 from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.spec.model import ExperimentSpec, validate_spec
-from nnexplorer.core.spec.paths import apply_overrides
+from nnexplorer.core.spec.paths import apply_overrides, apply_sweeps, sweep_paths
 
 MAX_PRESET_BYTES = 1_000_000
 DEFAULT_PRESET = "digits"
@@ -110,8 +110,16 @@ def _anchor_file_source(data: dict[str, Any], base: Path) -> None:
         data["data"]["labels"] = str((base / labels).resolve())
 
 
-def load_preset(name_or_path: str | Path, overrides: list[str] | None = None) -> ExperimentSpec:
-    """Load, override and validate a preset; every problem is reported in one SpecError."""
+def load_preset(
+    name_or_path: str | Path,
+    overrides: list[str] | None = None,
+    sweeps: list[str] | None = None,
+) -> ExperimentSpec:
+    """Load, override and validate a preset; every problem is reported in one SpecError.
+
+    ``sweeps`` (``--sweep KEY=VALUES`` items) replace the grid with a sweep of those keys; their
+    problems name the key as the command line wrote it (``--sweep KEY``).
+    """
     path = resolve_preset_path(name_or_path)
     data = read_toml(path)
     _anchor_file_source(data, path.parent)
@@ -120,7 +128,14 @@ def load_preset(name_or_path: str | Path, overrides: list[str] | None = None) ->
             data = apply_overrides(data, overrides)
         except ValueError as exc:
             raise _file_error(str(path), str(exc)) from None
-    return validate_spec(data, file=str(path))
+    if not sweeps:
+        return validate_spec(data, file=str(path))
+    try:
+        data = apply_sweeps(data, sweeps)
+        return validate_spec(data, file=str(path))
+    except SpecError as exc:
+        keys = list(data.get("grid", {}).get("params", {}))
+        raise SpecError.from_items(sweep_paths(exc.items, keys)).with_file(str(path)) from None
 
 
 def spec_from_toml(text: str, file: str = "<preset>") -> ExperimentSpec:

@@ -1,13 +1,19 @@
-"""F3: past runs on disk; see a run's curves, reopen its preset, resume a grid search."""
+"""F3: past runs on disk; see a run's curves, reopen its preset, resume a grid search.
+
+Space selects runs and ``c`` compares them (:mod:`.compare`); with none selected, ``c`` compares
+the variants or candidates of the run under the cursor.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
@@ -23,7 +29,8 @@ def _score(summary: dict[str, Any] | None) -> str:
     if not summary:
         return "-"
     if summary.get("best_score") is not None:
-        return f"cv {fmt_number(summary['best_score'])}"
+        scoring = str(summary.get("scoring") or "score") if summary.get("mode") == "sweep" else "cv"
+        return f"{scoring} {fmt_number(summary['best_score'])}"
     tests = summary.get("test_metrics") or {}
     key = next((k for k in tests if k != "loss"), "loss" if "loss" in tests else None)
     return f"{key} {fmt_number(tests[key])}" if key else "-"
@@ -36,11 +43,15 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         Binding("escape", "close", "Close"),
         Binding("o", "choose('open')", "Open preset"),
         Binding("r", "choose('resume')", "Resume search"),
+        Binding("space", "toggle_selected", "Select"),
+        Binding("c", "compare", "Compare"),
     ]
+    SELECTED_MARK = "● "
 
     def __init__(self, runs: list[Any]) -> None:
         super().__init__(id="runs-screen")
         self._runs = {str(info.run_dir): info for info in runs}
+        self.selected: dict[str, Any] = {}  # run key -> the first cell's text before the mark
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-body"):
@@ -79,6 +90,7 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         if info is not None:
             resumable = info.mode == "grid" and info.status in RESUMABLE
             hint = "o: open its preset" + ("; r: resume this search" if resumable else "")
+            hint += "; space: select, c: compare"
             self.query_one("#runs-detail", Static).update(f"{info.run_dir}\n{hint}")
 
     def _preview(self, key: str) -> None:
@@ -110,6 +122,38 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
             self.notify("Only an interrupted grid search can be resumed.", severity="warning")
             return
         self.dismiss((what, Path(info.run_dir)))
+
+    def action_toggle_selected(self) -> None:
+        """Select the run under the cursor for a comparison (again: unselect it)."""
+        table = self.query_one("#past-runs", DataTable)
+        if not table.row_count:
+            return
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        where = Coordinate(table.cursor_row, 0)
+        if key in self.selected:
+            table.update_cell_at(where, self.selected.pop(key))
+        else:
+            first = table.get_cell_at(where)
+            self.selected[key] = first
+            table.update_cell_at(where, Text(self.SELECTED_MARK, style="bold") + Text(str(first)))
+        count = len(self.selected)
+        self.query_one("#runs-title", Label).update(
+            f"Past runs ({len(self._runs)}), {count} selected: c compares them"
+            if count
+            else f"Past runs ({len(self._runs)}): enter shows curves"
+        )
+
+    def action_compare(self) -> None:
+        """Overlay the selected runs (else the run under the cursor) on the comparison screen."""
+        from nnexplorer.tui.screens.compare import CompareScreen
+
+        keys = list(self.selected)
+        if not keys:
+            info = self._selected()
+            if info is None:
+                return
+            keys = [str(info.run_dir)]
+        self.app.push_screen(CompareScreen([Path(k) for k in keys]))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,5 +1,8 @@
 """The Grid pane: hyper-parameters with their lists of values, folds, scoring and parallelism
-(local processes, or the workers of a Dask cluster)."""
+(local processes, or the workers of a Dask cluster).
+
+Search ``sweep`` trains each combination once (no folds, no scoring: F6 starts a sweep).
+"""
 
 from __future__ import annotations
 
@@ -268,6 +271,8 @@ class GridEditor(FieldForm):
         dask = self.field("grid.backend").value == "dask"
         self.field("grid.scheduler").display = dask
         self.field("grid.n_jobs").display = not dask  # the cluster's workers decide
+        self.field("grid.cv").display = search != "sweep"
+        self.field("grid.scoring").display = search != "sweep"
 
     def _update_summary(self) -> None:
         grid = self.grid() or {}
@@ -284,6 +289,8 @@ class GridEditor(FieldForm):
         text = f"{candidates:,} candidates x {cv or '?'} folds = {shown} fits"
         if search == "halving":
             text = f"halving: at most {text}"
+        if search == "sweep":
+            text = f"sweep: {candidates:,} variants, each trained once (F6)"
         if not grid.get("params"):
             text = "No parameters yet: ctrl+n adds one" if self._base is None else text
         self.query_one(".grid-fits", Label).update(text)

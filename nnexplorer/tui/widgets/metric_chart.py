@@ -1,4 +1,9 @@
-"""Live line charts of a run: loss and val_loss, or the metric and its validation twin."""
+"""Live line charts of a run: loss and val_loss, or the metric and its validation twin.
+
+A sweep draws every variant's validation curve, each in its own colour and marker (so that the
+lines stay apart without colour, NO_COLOR); :meth:`MetricChart.show_series` overlays any lines
+(the comparison screen's runs) the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from nnexplorer.core.formatting import finite
+from nnexplorer.core.formatting import epoch_ticks, finite
 from nnexplorer.core.progress import REFIT, CandidateProgress, RunProgress
 
 ChartKind = Literal["loss", "metric"]
@@ -19,6 +24,11 @@ VAL_COLOR = "orange"
 FAINT_COLOR = "gray"
 CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "cyan+", "green+")
 MAX_CANDIDATE_LINES = 8
+LINE_MARKER = "braille"
+# one character per overlaid line (a variant, a compared run): a line drawn with it reads
+# without colour; the legend shows the same character
+OVERLAY_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@", "=", "~", "^", "&")
+MAX_OVERLAY_LINES = len(OVERLAY_MARKERS)
 # plotext colours are ANSI colours: the same ones name the legend's swatches
 ANSI_NAMES = {
     "red": "ansi_red",
@@ -42,6 +52,7 @@ class Series:
     ys: list[float]
     color: str
     faint: bool = False
+    marker: str = LINE_MARKER
 
 
 def _series(
@@ -75,6 +86,13 @@ def run_series(
     if names is None:
         return []
     train, val = names
+    if run.mode == "sweep" and run.candidates:
+        if candidate is not None and candidate in run.candidates:
+            history = run.candidates[candidate].history
+            lines = [_series(history, train, "train", TRAIN_COLOR)]
+            lines.append(_series(history, val, "val", VAL_COLOR))
+            return [s for s in lines if s is not None]
+        return _variants(run, train, val)
     if run.mode == "grid" and run.candidates:
         if candidate is not None and candidate in run.candidates:
             return _candidate_folds(run.candidates[candidate], train, val)
@@ -116,6 +134,46 @@ def _candidates(run: RunProgress, train: str, val: str) -> list[Series]:
     return sorted(out, key=lambda s: not s.faint)
 
 
+def overlay_series(lines: list[tuple[str, list[int], list[float]]]) -> list[Series]:
+    """Lines (label, epochs, values) in overlay colours and markers, one of each per line."""
+    return [
+        Series(
+            label,
+            xs,
+            ys,
+            CANDIDATE_COLORS[pos % len(CANDIDATE_COLORS)],
+            marker=OVERLAY_MARKERS[pos % len(OVERLAY_MARKERS)],
+        )
+        for pos, (label, xs, ys) in enumerate(lines[:MAX_OVERLAY_LINES])
+    ]
+
+
+def _variants(run: RunProgress, train: str, val: str) -> list[Series]:
+    """Every variant's curve (validation when there is one), labelled ``#n``, best marked.
+
+    Beyond :data:`MAX_OVERLAY_LINES` variants, the latest ones while the sweep runs and the
+    best ones once it ended.
+    """
+    ranked = run.ranked()
+    shown = sorted(run.candidates)
+    if len(shown) > MAX_OVERLAY_LINES:
+        if run.running:
+            shown = shown[-MAX_OVERLAY_LINES:]
+        else:
+            shown = sorted(c.index for c in ranked[:MAX_OVERLAY_LINES])
+    best = ranked[0].index if ranked and not run.running else None
+    lines = []
+    for index in shown:
+        history = run.candidates[index].history
+        name = val if any(val in row for row in history) else train
+        points = [
+            (i, v) for i, row in enumerate(history, 1) if (v := finite(row.get(name))) is not None
+        ]
+        label = f"#{index + 1}" + (" best" if index == best else "")
+        lines.append((label, [p[0] for p in points], [p[1] for p in points]))
+    return [s for s in overlay_series(lines) if s.xs]
+
+
 def _candidate_folds(cand: CandidateProgress, train: str, val: str) -> list[Series]:
     out = []
     for fold, history in sorted(cand.histories.items()):
@@ -131,20 +189,10 @@ def legend_markup(title: str, series: list[Series]) -> str:
     parts = [f"[b]{title}[/b]"]
     for line in sorted(series, key=lambda s: s.faint):
         if line.label:
-            swatch = "┄┄" if line.faint else "━━"
+            drawn = "┄┄" if line.faint else "━━"
+            swatch = drawn if line.marker == LINE_MARKER else line.marker * 2
             parts.append(f"[{ANSI_NAMES.get(line.color, line.color)}]{swatch}[/] {line.label}")
     return "  ".join(parts)
-
-
-def epoch_ticks(last: int) -> list[int]:
-    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them."""
-    step = max(1, -(-last // 6))
-    ticks = list(range(1, last + 1, step))
-    if ticks[-1] != last:
-        if last - ticks[-1] < step / 2:
-            ticks.pop()
-        ticks.append(last)
-    return ticks
 
 
 class MetricChart(PlotextPlot):
@@ -167,6 +215,7 @@ class MetricChart(PlotextPlot):
         self._title = "Loss" if kind == "loss" else "Metric"
         self._series: list[Series] = []
         self._empty_hint = "F5 trains; the curves appear here"
+        self._legend = True
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -183,12 +232,26 @@ class MetricChart(PlotextPlot):
         if run is None:
             self._title = "Loss" if self.kind == "loss" else "Metric"
         elif self.kind == "loss":
-            self._title = "Loss" + (
-                f" - candidate #{candidate + 1}" if candidate is not None else ""
-            )
+            what = "variant" if run.mode == "sweep" else "candidate"
+            self._title = "Loss" + (f" - {what} #{candidate + 1}" if candidate is not None else "")
         else:
             self._title = (run.metric() or "metric").replace("_", " ").capitalize()
         self._empty_hint = "waiting for the first epoch" if run else "F5 trains"
+        self._legend = True
+        self._redraw()
+
+    def show_series(
+        self, title: str, series: list[Series], empty: str = "no values", legend: bool = False
+    ) -> None:
+        """Draw ``series`` as given (an overlay of runs) under ``title``.
+
+        Their legend goes in the border with ``legend``; else the caller shows it (the lines
+        of a comparison are more than a chart's border holds).
+        """
+        self._series = list(series)
+        self._title = title
+        self._empty_hint = empty
+        self._legend = legend
         self._redraw()
 
     @property
@@ -207,7 +270,7 @@ class MetricChart(PlotextPlot):
     def _redraw(self) -> None:
         log = self.log_scale and self.kind == "loss"
         title = self._title + (" (log)" if log else "")
-        self.border_title = legend_markup(title, self._series)
+        self.border_title = legend_markup(title, self._series if self._legend else [])
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -230,7 +293,7 @@ class MetricChart(PlotextPlot):
         plt.yscale("log" if log and lines else "linear")
         last_epoch = 0
         for line, xs, ys in lines:
-            plt.plot(xs, ys, color=line.color, marker="braille")
+            plt.plot(xs, ys, color=line.color, marker=line.marker)
             last_epoch = max(last_epoch, xs[-1])
         if last_epoch:
             ticks = epoch_ticks(last_epoch)
