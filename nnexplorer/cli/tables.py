@@ -91,7 +91,7 @@ def runs_table(runs: Sequence[Any], root: Path | None = None) -> Table:
             run.run_id,
             run.name,
             run.mode,
-            status_text(run.status),
+            status_text(run.status, getattr(run, "problem", "")),
             "" if epochs is None else fmt_number(epochs),
             shown,
             when,

@@ -88,6 +88,7 @@ STATUS_WORDS: dict[str, str] = {
     "queued": "queued",
     "starting": "starting",
     "running": "running",
+    "damaged": "damaged",
 }
 STATUS_TONES: dict[str, Tone] = {
     "completed": "good",
@@ -99,6 +100,7 @@ STATUS_TONES: dict[str, Tone] = {
     "queued": "quiet",
     "starting": "busy",
     "running": "busy",
+    "damaged": "error",
 }
 
 
