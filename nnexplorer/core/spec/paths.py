@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import ErrorItem
+from nnexplorer.core.errors import ErrorItem, excerpt
+
+MAX_LAYERS = 200  # layers an experiment may have (``hidden.count`` is checked before expanding)
 
 # scikeras routing names and short names accepted as grid keys, with the spec path they set.
 GRID_ALIASES: dict[str, str] = {
@@ -188,7 +190,7 @@ def wrong_type(got: Any, expected: str) -> str:
     """``got '64' (a string); must be an integer``: a value of the wrong TOML type."""
     if isinstance(got, dict | list | tuple):
         return f"must be {expected}, got {toml_kind(got)}"
-    shown = ("true" if got else "false") if isinstance(got, bool) else repr(got)
+    shown = ("true" if got else "false") if isinstance(got, bool) else excerpt(got)
     return f"got {shown} ({toml_kind(got)}); must be {expected}"
 
 
@@ -220,7 +222,7 @@ def _message(error: Any, root: type[BaseModel]) -> str:
         allowed = _allowed_keys(root, loc)
         hint = vocab.suggest(str(loc[-1]), allowed)
         listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{loc[-1]}'{hint}{listing}"
+        return f"unknown key {excerpt(str(loc[-1]))}{hint}{listing}"
     if kind == "missing":
         return "missing required key"
     if kind == "union_tag_invalid":
@@ -231,7 +233,7 @@ def _message(error: Any, root: type[BaseModel]) -> str:
         return msg.removeprefix("Value error, ")
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"got {got!r}; allowed: {expected}"
+        return f"got {excerpt(got)}; allowed: {expected}"
     if "expected" in error:  # a merged union
         return wrong_type(got, " or ".join(error["expected"]))
     if kind in _EXPECTED:
@@ -240,7 +242,7 @@ def _message(error: Any, root: type[BaseModel]) -> str:
     text = text.replace("input should be", "must be")
     if isinstance(got, dict | list) and kind.endswith("_type"):
         return f"{text}, got a {type(got).__name__ if not isinstance(got, dict) else 'table'}"
-    return f"got {got!r}; {text}"
+    return f"got {excerpt(got)}; {text}"
 
 
 def pydantic_items(exc: ValidationError, root: type[BaseModel]) -> list[ErrorItem]:
@@ -255,11 +257,28 @@ def pydantic_items(exc: ValidationError, root: type[BaseModel]) -> list[ErrorIte
 
 
 def parse_value(text: str) -> Any:
-    """A value as TOML reads it (``5``, ``1e-3``, ``true``, ``[1, 2]``), else the plain string."""
+    """A value as TOML reads it (``5``, ``1e-3``, ``true``, ``[1, 2]``), else the plain string.
+
+    An integer too long to read (Python reads at most 4300 digits) is a ValueError.
+    """
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except ValueError:
+        raise ValueError(huge_integer_message(text)) from None
+
+
+def huge_integer_message(text: str) -> str:
+    """Why TOML text with an over-long integer cannot be read, with the line and key if found."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.search(r"[0-9_]{4300,}", line)
+        if match:
+            digits = len(match.group().replace("_", ""))
+            key = line[: match.start()].split("=")[0].strip(" \t[{,")
+            where = f"line {number}" + (f" ({excerpt(key, 40)})" if key else "")
+            return f"{where}: an integer of {digits} digits; numbers are at most 4300 digits long"
+    return "an integer too long to read; numbers are at most 4300 digits long"
 
 
 def _blocks(
@@ -280,7 +299,9 @@ def _blocks(
 
 def _set_hidden_count(data: dict[str, Any], count: Any) -> None:
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ValueError(f"hidden.count must be a whole number >= 0, got {count!r}")
+        raise ValueError(f"hidden.count must be a whole number >= 0, got {excerpt(count)}")
+    if count > MAX_LAYERS:
+        raise ValueError(f"hidden.count: got {excerpt(count)}; at most {MAX_LAYERS} layers")
     prefix, blocks = _blocks(data.setdefault("layers", []))
     template = blocks[-1] if blocks else [{"type": "dense"}]
     while len(blocks) < count:
@@ -293,7 +314,7 @@ def _set_in(target: Any, parts: list[str], value: Any, shown: str) -> None:
         last = index == len(parts) - 1
         if isinstance(target, list):
             if not part.isdigit() or int(part) >= len(target):
-                raise ValueError(f"{shown}: no item {part!r} (there are {len(target)})")
+                raise ValueError(f"{shown}: no item {excerpt(part)} (there are {len(target)})")
             if last:
                 target[int(part)] = value
             else:
@@ -315,7 +336,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     path = canonical_key(key)
     parts = path.split(".")
     if not path or any(not p for p in parts):
-        raise ValueError(f"{key!r} is not a key path (e.g. fit.epochs or layers.0.units)")
+        raise ValueError(f"{excerpt(key)} is not a key path (e.g. fit.epochs or layers.0.units)")
     if parts[0] == "hidden" and len(parts) > 1:
         if parts[1:] == ["count"]:
             _set_hidden_count(data, value)
@@ -356,12 +377,47 @@ def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, An
     return data
 
 
+class OverrideError(ValueError):
+    """A ``--set KEY=VALUE`` that cannot be applied; ``item`` is the KEY=VALUE given."""
+
+    def __init__(self, item: str, reason: str):
+        super().__init__(f"--set {excerpt(item)}: {reason}")
+        self.item = item
+        self.reason = reason
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """A copy of ``data`` with ``KEY=VALUE`` overrides applied; raises ValueError on bad syntax."""
+    """A copy of ``data`` with ``KEY=VALUE`` overrides applied; OverrideError on a bad one."""
     out = copy.deepcopy(data)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE (e.g. fit.epochs=5)")
-        set_path(out, key.strip(), parse_value(text.strip()))
+            raise OverrideError(item, "expected KEY=VALUE (e.g. fit.epochs=5)")
+        try:
+            set_path(out, key.strip(), parse_value(text.strip()))
+        except ValueError as exc:
+            raise OverrideError(item, str(exc)) from None
     return out
+
+
+def _dotted(path: str) -> str:
+    """An error's key path as a dotted path (``layers[0].units`` -> ``layers.0.units``)."""
+    head = path.split(" -> ")[0]
+    return re.sub(r"\[(\d+)\]", r".\1", head)
+
+
+def override_for(path: str, overrides: list[str]) -> str | None:
+    """The ``KEY=VALUE`` among ``overrides`` that set the key an error's ``path`` names."""
+    where = _dotted(path)
+    found = None
+    for item in overrides:
+        key = canonical_key(item.partition("=")[0])
+        if key.startswith(("hidden.", "dropout.")):
+            rest = "" if key == "hidden.count" else re.escape(key[key.index(".") :])
+            pattern = r"layers\.\d+" + rest
+            hit = re.match(pattern + r"(\.|$)", where) is not None or where == "layers"
+        else:
+            hit = where == key or where.startswith(key + ".") or key.startswith(where + ".")
+        if hit:
+            found = item  # the last one wins, as it does when they are applied
+    return found
