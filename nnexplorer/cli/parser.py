@@ -42,6 +42,7 @@ _EXAMPLES = {
   nnexplorer run digits --grid --set grid.cv=2
   nnexplorer run my_preset.toml --json > events.jsonl
   nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
+  nnexplorer run big_grid.toml --grid --yes
 
 exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 interrupted""",
     "validate": """examples:
@@ -125,6 +126,11 @@ def build_parser() -> Parser:
         "--resume",
         metavar="RUN_DIR",
         help="continue an interrupted grid run in RUN_DIR, skipping finished fits",
+    )
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="run a grid of more than 10,000 fits anyway (otherwise refused with an estimate)",
     )
 
     validate = command("validate", "Check presets and print every error of every file.")
