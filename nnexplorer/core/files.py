@@ -89,7 +89,7 @@ class AppendFile:
     """A file opened for appending, unbuffered: each write reaches the OS or raises OSError.
 
     A failed write may leave part of a line; the next :class:`AppendFile` on the same path
-    starts on a fresh line (see :func:`start_line`), so one cut line never swallows the next.
+    drops it first (see :func:`start_line`), so one cut line never swallows the next.
     """
 
     def __init__(self, path: str | Path):
@@ -113,15 +113,21 @@ class AppendFile:
 
 
 def start_line(path: Path) -> None:
-    """End an unfinished last line of ``path`` (left by a kill or a full disk) with a newline."""
+    """Drop an unfinished last line of ``path`` (left by a kill or a full disk), so that the
+    next line written starts a line of its own; a cut line could not be read anyway."""
     try:
         with open(path, "rb+") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
                 return
             handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                handle.write(b"\n")
+            if handle.read(1) == b"\n":
+                return
+            start = max(0, size - 1_000_000)  # a line is far shorter than this
+            handle.seek(start)
+            tail = handle.read()
+            cut_at = tail.rfind(b"\n")
+            handle.truncate(start + cut_at + 1 if cut_at >= 0 else start)
     except FileNotFoundError:
         return
 

@@ -277,13 +277,12 @@ def count_candidates(grid: GridSpec) -> int:
 
 
 def count_fits(grid: GridSpec) -> int:
-    """Fits a search runs: candidates x folds (halving: its rounds), plus the refit."""
+    """Fits a search runs: candidates x folds (halving: over its rounds), before the refit."""
     n = count_candidates(grid)
     if grid.search == "halving" and n > 1:
         rounds = 1 + int(math.log(n, grid.factor) + 1e-9)
-        total = sum(math.ceil(n / grid.factor**i) for i in range(rounds))
-        return total * grid.cv + 1
-    return n * grid.cv + 1
+        return sum(math.ceil(n / grid.factor**i) for i in range(rounds)) * grid.cv
+    return n * grid.cv
 
 
 def fit_seconds(spec: ExperimentSpec, n_params: int | None, n_rows: int | None) -> float:
@@ -327,8 +326,10 @@ def check_fits(
     per_fit = fit_seconds(spec, n_params, n_rows)
     total = fits * per_fit / max(1, workers)
     candidates = count_candidates(grid)
+    rounds = " over its rounds" if grid.search == "halving" else ""
     message = (
-        f"{candidates:,} candidates x {grid.cv} folds = {fits:,} fits, more than {limit:,}; "
+        f"{candidates:,} candidates x {grid.cv} folds = {fits:,} fits{rounds}, more than "
+        f"{limit:,}; "
         f"at about {per_fit:.1f} s per fit on {workers} process(es) that is at least "
         f"{fmt_long_duration(total)}"
     )

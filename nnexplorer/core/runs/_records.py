@@ -10,6 +10,7 @@ finished epoch, and a write that fails (a full disk) stops the run with one clea
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -142,14 +143,19 @@ def save_model(model: Any, run_dir: str | Path) -> str:
     return ""
 
 
+RESERVE_FILE = ".reserve"
+RESERVE_BYTES = 64 * 1024
+
+
 class RunRecorder:
     """An ``emit`` that records a run: events.jsonl, history.csv and summary.json.
 
     Thread-safe; several fits of a grid may report through one recorder. The first write that
     fails raises a :class:`RecordError` (``no space left on <run folder>``), which stops the run;
     after it the recorder writes nothing more except, for the final ``run_finished``, a last
-    attempt at the event line and summary.json (a run recorded as failed where anything can
-    still be written). ``error`` keeps that first failure.
+    attempt at the event line and summary.json. For that attempt it keeps a small reserve file
+    while it records (``.reserve``, 64 kB), which it deletes when the disk is full: the run is
+    then still recorded as failed. ``error`` keeps the first failure.
     """
 
     def __init__(self, run_dir: str | Path):
@@ -180,6 +186,7 @@ class RunRecorder:
     def _record(self, event: Event, line: str) -> None:
         self._target = self.run_dir / EVENTS_FILE
         if self._events is None:
+            self._keep_reserve()
             self._events = AppendFile(self._target)
         self._events.write(line + "\n")
         if isinstance(event, EpochEnded):
@@ -189,8 +196,19 @@ class RunRecorder:
             write_json_atomic(self._target, _summary_of(event))
             self.finished = True
 
+    def _keep_reserve(self) -> None:
+        reserve = self.run_dir / RESERVE_FILE
+        if not reserve.exists():
+            with open(reserve, "wb") as handle:
+                handle.write(bytes(RESERVE_BYTES))
+
+    def _free_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            (self.run_dir / RESERVE_FILE).unlink(missing_ok=True)
+
     def _last_attempt(self, event: RunFinished, line: str) -> None:
         """After a failed write: try to leave the final event and summary (best effort)."""
+        self._free_reserve()
         try:
             events = AppendFile(self.run_dir / EVENTS_FILE)
             try:
@@ -244,9 +262,10 @@ class RunRecorder:
         self._events = self._history = None
 
     def close(self) -> None:
-        """Close the open files (recording again reopens them)."""
+        """Close the open files and give the reserve back (recording again reopens them)."""
         with self._lock:
             self._close_files()
+            self._free_reserve()
 
 
 def _summary_of(event: RunFinished) -> dict[str, Any]:

@@ -173,7 +173,8 @@ def _run_search(
             tailer.poll()
         status, message = "failed", failure_message(exc, state)
         error = exc if isinstance(exc, NnxError) else None
-        if stop_requested(run_dir) or (cancel is not None and cancel.is_set()):
+        stopped = cancel is not None and cancel.is_set()
+        if stopped or (state.touched and stop_requested(run_dir)):
             status, message = "cancelled", _cancelled_message(state)  # workers ended by the stop
         elif not state.known_failure(exc):
             trace = LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc())
