@@ -52,6 +52,21 @@ def test_atomic_write_makes_group_readable_files_and_keeps_a_good_one(tmp_path):
     assert os.listdir(tmp_path) == ["summary.json"]  # no temporary file left behind
 
 
+def test_a_run_folders_records_are_readable_by_the_group(tmp_path):
+    old = os.umask(0o022)
+    try:
+        run_dir = runs.create_run_dir(tmp_path, load_preset("digits"), "train")
+        rec = runs.RunRecorder(run_dir)
+        rec(EpochEnded(run_id="r", epoch=1, epochs=1, metrics={"loss": 0.5}))
+        rec(RunFinished(run_id="r", status="completed", summary={"mode": "train"}))
+        rec.close()
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run_dir.iterdir()}
+    assert set(modes) == {"preset.toml", "run.json", "events.jsonl", "history.csv", "summary.json"}
+    assert set(modes.values()) == {0o644}
+
+
 def test_failed_model_save_never_replaces_a_good_model(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"a good model")
 

@@ -73,6 +73,8 @@ def _write_script(target: Path, script: str) -> None:
         raise PathError(f"{target}: is a folder; give a file name, e.g. {target / 'train.py'}")
     if not target.parent.is_dir():
         raise PathError(f"{target}: the folder {target.parent} does not exist")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise PathError(f"{target}: the file is read-only")
     try:
         write_atomic(target, script)
     except OSError as exc:
