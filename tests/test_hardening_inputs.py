@@ -13,7 +13,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +143,8 @@ def test_a_gzip_bomb_stops_at_the_cap(tmp_path):
     with gzip.open(bomb, "wb", compresslevel=9) as handle:
         handle.write(b"x,y\n" + b"0,1\n1,0\n" * 400_000)  # 6.4 MB of text, ~20 kB on disk
     assert bomb.stat().st_size < 100_000
-    started = time.perf_counter()
     with pytest.raises(DataError) as error:
         load_dataset(_data(bomb, max_file_mb=1), 0)
-    assert time.perf_counter() - started < 10
     assert error.value.lines() == [
         f"{bomb}: data.max_file_mb: decompressed, the file is 1.0 MB, more than "
         "data.max_file_mb = 1 (raise data.max_file_mb (e.g. 2) to read it)"
@@ -299,16 +296,14 @@ batch_size = [{batches}]
 """
 
 
-def test_a_huge_grid_is_counted_first_and_refused_with_an_estimate(tmp_path, capsys):
+def test_a_huge_grid_is_counted_first_and_refused_with_an_estimate(tmp_path, capsys, monkeypatch):
     text = HUGE_GRID.format(
         units=", ".join(str(i) for i in range(1, 101)),
         rates=", ".join(f"{(i + 1) * 1e-4:g}" for i in range(100)),
         batches=", ".join(str(i) for i in range(1, 101)),
     )
     preset = _preset(tmp_path, text)
-    started = time.perf_counter()
     assert cli.main(["run", str(preset), "--grid", "--runs", str(tmp_path / "runs")]) == 2
-    assert time.perf_counter() - started < 20
     (line,) = _errors(capsys)
     assert line.startswith(
         f"nnexplorer: error: {preset}: grid.params: 1,000,000 candidates x 3 folds = "
@@ -325,12 +320,16 @@ def test_a_huge_grid_is_counted_first_and_refused_with_an_estimate(tmp_path, cap
         update={"grid": spec.grid.model_copy(update={"search": "random", "n_iter": 20})}
     )
     assert limits.count_fits(random.grid) == 60
+    from sklearn.model_selection import ParameterGrid
+
     from nnexplorer.core.search._space import build_space
 
-    started = time.perf_counter()
+    def listed(self):
+        raise AssertionError("the whole grid was listed to draw 20 candidates")
+
+    monkeypatch.setattr(ParameterGrid, "__iter__", listed)
     space = build_space(random, 0)  # random search draws 20 without listing a million
     assert space.n_candidates == 20 and space.grid_size == 1_000_000
-    assert time.perf_counter() - started < 5
 
 
 def test_halving_counts_its_rounds():
@@ -353,10 +352,8 @@ def test_halving_counts_its_rounds():
 
 def test_error_messages_quote_only_an_excerpt_of_a_huge_value():
     huge = "x" * 10_000_000
-    started = time.perf_counter()
     with pytest.raises(SpecError) as error:
         validate_spec({"experiment": {"name": huge}, "compile": {"optimizer": huge}})
-    assert time.perf_counter() - started < 5
     text = str(error.value)
     assert len(text) < 1500
     assert "(10,000,000 characters)" in text
@@ -365,7 +362,7 @@ def test_error_messages_quote_only_an_excerpt_of_a_huge_value():
 
 
 def test_hidden_count_and_grid_lists_are_checked_before_expanding(tmp_path, capsys):
-    started = time.perf_counter()
+    # expanding first would copy a layer a billion times: the test would not end
     assert cli.main(["validate", "digits", "--set", "hidden.count=1000000000"]) == 2
     assert _errors(capsys) == [
         "nnexplorer: error: --set hidden.count=1000000000: hidden.count: got 1000000000; "
@@ -383,7 +380,6 @@ def test_hidden_count_and_grid_lists_are_checked_before_expanding(tmp_path, caps
     assert any(
         "'units' lists 20,000 values; a grid key takes at most 10,000" in line for line in lines
     )
-    assert time.perf_counter() - started < 10
 
 
 # --------------------------------------------------------------------------- odd files (10)

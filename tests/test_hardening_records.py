@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -287,9 +286,7 @@ def test_damaged_records_are_listed_as_damaged_and_the_others_as_usual(
     bad_date = _run(root, "20251399-996199-date-2222", {"status": "completed"})
     (bad_date / "run.json").unlink()  # the start time comes from the name, which is no date
 
-    started = time.perf_counter()
-    infos = {i.run_dir.name: i for i in runs.list_runs(root)}
-    assert time.perf_counter() - started < 5
+    infos = {i.run_dir.name: i for i in runs.list_runs(root)}  # the FIFO is never opened
     assert len(infos) == 10
     assert infos[good.name].status == "completed" and not infos[good.name].problem
     assert infos[rescued.name].status == "completed"  # from events.jsonl's run_finished
