@@ -95,15 +95,12 @@ class SearchState:
         """A fold finished (called by the tailer)."""
         self.records[str(record.get("key"))] = record
 
-    def prepare(self, *, warm: bool = True) -> None:
-        """Lay the search out and load its data (see :meth:`layout`, :meth:`load`), then
-        :meth:`setup`."""
-        self.layout(warm=warm)
-        self.load()
-        self.setup()
-
     def layout(self, *, warm: bool = True) -> None:
-        """The candidates, the worker plan; start the workers (``warm``) while data loads."""
+        """The candidates, the worker plan; start the workers (``warm``) while data loads.
+
+        A session calls :meth:`layout`, :meth:`load` (data, before TensorFlow) and :meth:`setup`
+        in turn; a resume checks the data between the last two.
+        """
         spec = self.spec
         self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
         self.space = build_space(spec, self.seed)
