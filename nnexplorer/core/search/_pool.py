@@ -1,10 +1,11 @@
 """The grid's worker processes: ending them on every way out, and saying why one died.
 
-The fits run in loky worker processes. A search that ends other than by completing (stopped,
-failed, interrupted) shuts the pool down and kills its workers, so that none keeps training for
-a search that is over; a worker whose parent dies (``kill -9`` of the search) notices it within a
-second and exits (:func:`watch_parent`). A worker killed by the operating system is most often
-out of memory: :func:`death_message` says so and suggests fewer ``n_jobs``.
+The fits run in loky worker processes (:func:`worker_backend`). A search that ends other than by
+completing (stopped, failed, interrupted) shuts the pool down and kills its workers, so that none
+keeps training for a search that is over; every worker watches the process that started it and
+exits within a second when it dies (``kill -9`` of the search; :func:`watch_parent`). A worker
+killed by the operating system is most often out of memory: :func:`death_message` says so and
+suggests fewer ``n_jobs``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 _WATCHING: dict[str, int] = {}
 
@@ -90,22 +92,32 @@ def death_message(exc: BaseException, *, n_jobs: int, kept: int, run_dir: Path) 
     )
 
 
-def grouped_backend(batch: int) -> str:
-    """A loky backend that hands each worker ``batch`` consecutive fits at once.
+BACKEND = "nnx-loky"
+
+
+def worker_backend(batch: int = 1) -> str:
+    """The joblib backend of a search: loky, whose workers each watch their parent from the
+    start (:func:`watch_parent`), and that hands a worker ``batch`` consecutive fits at once.
 
     Candidates come in blocks that share one network (see :mod:`._space`); with a block's
     fits in one batch a worker builds and traces each network once, instead of every worker
-    building every network. joblib splits the last batches to keep the workers balanced.
+    building every network. joblib splits the last batches to keep the workers balanced. With
+    ``batch`` 1 joblib sizes the batches itself. The warm-up and the search use this same
+    backend, so the search reuses the warmed-up workers.
     """
     from joblib import register_parallel_backend
     from joblib._parallel_backends import LokyBackend
 
-    class GroupedLokyBackend(LokyBackend):
-        def compute_batch_size(self) -> int:
-            return batch
+    class NnxLokyBackend(LokyBackend):
+        def __init__(self, *args: Any, **kwargs: Any):
+            kwargs.setdefault("initializer", watch_parent)
+            super().__init__(*args, **kwargs)
 
-    register_parallel_backend("nnx-grouped", GroupedLokyBackend)
-    return "nnx-grouped"
+        def compute_batch_size(self) -> int:
+            return batch if batch > 1 else int(super().compute_batch_size())
+
+    register_parallel_backend(BACKEND, NnxLokyBackend)
+    return BACKEND
 
 
 def gpus_without_tensorflow() -> int:

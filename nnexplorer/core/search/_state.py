@@ -26,7 +26,7 @@ from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, Se
 from nnexplorer.core.search._pool import (
     death_message,
     gpus_without_tensorflow,
-    grouped_backend,
+    worker_backend,
     worker_died,
 )
 from nnexplorer.core.search._space import (
@@ -158,12 +158,12 @@ class SearchState:
             return
 
         def start() -> None:
-            from joblib import Parallel, delayed
+            from joblib import Parallel, delayed, parallel_config
 
             from nnexplorer.core.search._estimator import warm_up
 
             jobs = planned.n_jobs
-            with contextlib.suppress(Exception):  # the search starts them anyway
+            with contextlib.suppress(Exception), parallel_config(backend=worker_backend()):
                 Parallel(n_jobs=jobs)(delayed(warm_up)(planned.threads) for _ in range(jobs))
 
         self.warming = threading.Thread(target=start, name="nnx-warm-up", daemon=True)
@@ -231,7 +231,7 @@ class SearchState:
         return GridSearchCV(pipeline, grid, **common)
 
     def batch_size(self) -> int:
-        """Fits sent to a worker at once: one network's fits (:func:`._pool.grouped_backend`)."""
+        """Fits sent to a worker at once: one network's fits (:func:`._pool.worker_backend`)."""
         space = self.space
         if space is None or self.grid.search != "grid" or self.workers.n_jobs < 2:
             return 1
@@ -314,12 +314,9 @@ def fit_search(state: SearchState) -> None:
     assert state.space is not None
     state.wait_for_workers()
     folds = state.test_fold
-    batch = state.batch_size()
-    with contextlib.ExitStack() as stack:
-        if batch > 1:
-            from joblib import parallel_config
+    from joblib import parallel_config
 
-            stack.enter_context(parallel_config(backend=grouped_backend(batch)))
+    with parallel_config(backend=worker_backend(state.batch_size())):
         state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
     state.best_params = state.space.grid_params(state.search.best_params_)
     state.best_score = float(state.search.best_score_)
