@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -169,7 +170,7 @@ def test_all_failing_grid_is_one_clear_failure(tiny_spec_data, tmp_path):
     )
     result, events = run(spec, tmp_path / "run")
     assert result.status == "failed"
-    assert result.message.startswith("every candidate failed")
+    assert result.message.startswith("every candidate failed (4 fits: 2 candidates x 2 folds): ")
     assert "diverged" in result.message
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert len(finished) == 1 and finished[0].status == "failed"
@@ -236,9 +237,21 @@ def test_killed_worker_ends_search_with_clear_message(tiny_spec_data, tmp_path):
     result = grid_search(spec, run_dir, emit)
     assert killed
     assert result.status == "failed"
-    assert "worker process died" in result.message and "--resume" in result.message
+    assert result.message.startswith("a worker process died (killed by SIGKILL): most likely")
+    assert "out of memory; lower grid.n_jobs (it was 2" in result.message
+    assert "--resume" in result.message
+    others = {r["pid"] for r in _fit_begins(run_dir)} - {os.getpid(), *killed}
+    time.sleep(1)
+    assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in others)
     assert len(journal(run_dir)) >= 1  # the finished fit is kept
     assert len(grid_rows(run_dir)) == 4
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _fit_begins(run_dir: Path) -> list[dict]:

@@ -21,17 +21,25 @@ def _load(preset: str, overrides: Sequence[str]) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from nnexplorer.core.preflight import validate_checks
     from nnexplorer.core.spec import resolve_preset_path
 
     code = EXIT_OK
     for name in args.presets:
         try:
-            _load(name, args.overrides)
+            spec = _load(name, args.overrides)
         except NnxError as exc:
             report(exc)
             code = EXIT_USAGE
+            continue
+        path = resolve_preset_path(name)
+        problems = validate_checks(spec, file=str(path))
+        for problem in problems:
+            report(problem)
+        if problems:
+            code = EXIT_USAGE
         else:
-            print(f"ok: {resolve_preset_path(name)}", flush=True)
+            print(f"ok: {path}", flush=True)
     return code
 
 
@@ -50,16 +58,40 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     script = export_script(spec)
     if args.output:
-        Path(args.output).write_text(script, encoding="utf-8")
+        _write_script(Path(args.output), script)
         note(f"wrote {args.output}")
     else:
         sys.stdout.write(script)
     return EXIT_OK
 
 
+def _write_script(target: Path, script: str) -> None:
+    """Write an exported script atomically; an unusable target is one line (exit code 2)."""
+    from nnexplorer.core.errors import PathError
+    from nnexplorer.core.files import write_atomic, write_failure
+
+    if target.is_dir():
+        raise PathError(f"{target}: is a folder; give a file name, e.g. {target / 'train.py'}")
+    if not target.parent.is_dir():
+        raise PathError(f"{target}: the folder {target.parent} does not exist")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise PathError(f"{target}: the file is read-only")
+    try:
+        write_atomic(target, script)
+    except OSError as exc:
+        raise write_failure(exc, target) from None
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from nnexplorer.cli.runs_list import list_command
+    from nnexplorer.core.errors import PathError
+    from nnexplorer.core.runs import runs_root
 
+    root = runs_root(args.runs)
+    if root.exists() and not root.is_dir():
+        raise PathError(f"runs folder {root}: is not a folder")
+    if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
+        raise PathError(f"runs folder {root}: cannot be read (permission denied)")
     return list_command(args)
 
 
@@ -93,9 +125,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.sweeps and (args.grid or args.resume):
         other = "--grid" if args.grid else "--resume"
         raise NnxError(f"--sweep trains each variant once; it does not go with {other}")
-    if args.sweeps:
-        from nnexplorer.core.spec import load_preset
+    from nnexplorer.core.spec import load_preset, resolve_preset_path
 
+    if args.sweeps:
         spec = load_preset(args.preset, list(args.overrides), list(args.sweeps))
     else:
         spec = _load(args.preset, [*args.overrides, *scheduler_overrides(args)])
@@ -105,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         as_json=args.json,
         runs=args.runs,
         resume=args.resume,
+        yes=args.yes,
+        preset=str(resolve_preset_path(args.preset)),
     )
 
 

@@ -25,6 +25,7 @@ from nnexplorer.core.events import (
     LogEvent,
     RunFinished,
     RunStarted,
+    silence,
 )
 from nnexplorer.core.formatting import (
     fmt_duration,
@@ -39,9 +40,21 @@ from nnexplorer.core.formatting import (
 from nnexplorer.core.progress import FitProgress, RunProgress
 
 
+class QuietConsole(Console):
+    """A Console that falls silent when its reader goes away (``nnexplorer run ... | head``).
+
+    Rich's own answer to a closed pipe is to exit the program, which would end the run in the
+    middle; here the output just stops and the run goes on, and is recorded.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence(self.file)
+
+
 def make_console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
     """A Console for nnexplorer output (no automatic highlighting; NO_COLOR respected)."""
-    return Console(file=file, stderr=stderr, highlight=False)
+    return QuietConsole(file=file, stderr=stderr, highlight=False)
 
 
 class RunRenderer:

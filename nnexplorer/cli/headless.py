@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from nnexplorer.core.errors import NnxError
-from nnexplorer.core.events import Emit, JsonLines, Mode, exit_code
+from nnexplorer.core.errors import ErrorItem, NnxError, PathError, cut
+from nnexplorer.core.events import Emit, JsonLines, Mode, silence
 from nnexplorer.core.formatting import status_word
 
 PROG = "nnexplorer"
@@ -30,9 +30,19 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # --------------------------------------------------------------------------- messages
 
 
+def _say(text: str, stream: TextIO | None) -> None:
+    """Print a line to ``stream``; a closed stream (its reader went away) is silenced."""
+    if stream is None:  # started with that stream closed
+        return
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError):
+        silence(stream)
+
+
 def error_line(message: str, stream: TextIO | None = None) -> None:
     """Write ``nnexplorer: error: <message>`` to stderr."""
-    print(f"{PROG}: error: {message}", file=stream or sys.stderr, flush=True)
+    _say(f"{PROG}: error: {cut(message)}", stream or sys.stderr)
 
 
 def report(error: NnxError) -> None:
@@ -43,7 +53,7 @@ def report(error: NnxError) -> None:
 
 def note(message: str) -> None:
     """A human message on stderr (stdout may carry JSON lines)."""
-    print(message, file=sys.stderr, flush=True)
+    _say(message, sys.stderr)
 
 
 def log_unexpected(where: Path | None) -> Path:
@@ -110,8 +120,12 @@ def _engine(mode: Mode) -> Callable[..., Any]:
 
 
 def _resume_dir(run_dir: str, spec: Any) -> Path:
-    """Check that ``run_dir`` holds an unfinished grid run of ``spec``."""
+    """Check that ``run_dir`` holds an unfinished grid run of ``spec``.
+
+    Settings that do not change results (``grid.n_jobs``, the name) may differ.
+    """
     from nnexplorer.core.runs import load_run
+    from nnexplorer.core.search._identity import resume_identity
 
     path = Path(run_dir).expanduser()
     if not (path / "preset.toml").is_file():
@@ -121,20 +135,12 @@ def _resume_dir(run_dir: str, spec: Any) -> Path:
         raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
     if record.summary and record.summary.get("status") == "completed":
         raise NnxError(f"{path}: this grid run already completed; nothing to resume")
-    if _experiment(record.spec) != _experiment(spec):
+    if resume_identity(record.spec) != resume_identity(spec):
         raise NnxError(
             f"{path}: recorded from a different experiment than the one given",
             f"resume with the same preset and --set options, or with {path / 'preset.toml'}",
         )
     return path
-
-
-def _experiment(spec: Any) -> dict[str, Any]:
-    """The spec without where its grid runs: a search may resume on another backend."""
-    data = spec.to_dict()
-    for key in ("backend", "scheduler"):
-        (data.get("grid") or {}).pop(key, None)
-    return data
 
 
 def _check_cluster(spec: Any) -> None:
@@ -146,23 +152,56 @@ def _check_cluster(spec: Any) -> None:
     check_scheduler(scheduler_address(spec.grid))
 
 
-def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: str | None) -> int:
-    """Run ``spec`` in-process with the Rich renderer (or JSON lines); return the exit code."""
-    from nnexplorer.core.runs import create_run_dir, runs_root
+def _runs_folder(runs: str | None) -> Path:
+    """The runs folder, refused (exit code 2) when it exists but is not a usable folder."""
+    from nnexplorer.core.runs import runs_root
+
+    root = runs_root(runs)
+    if root.exists() and not root.is_dir():
+        raise PathError(
+            f"runs folder {root}: is not a folder",
+            "choose another with --runs DIR or $NNEXPLORER_RUNS",
+        )
+    return root
+
+
+def execute(
+    spec: Any,
+    *,
+    grid: bool,
+    as_json: bool,
+    runs: str | None,
+    resume: str | None,
+    yes: bool = False,
+    preset: str = "",
+) -> int:
+    """Run ``spec`` in-process with the Rich renderer (or JSON lines); return the exit code.
+
+    Before anything is created: the grid's size (refused above 10,000 fits unless ``yes``),
+    the data source, ``output.units`` and the memory the network needs (``preset`` names the
+    file in the messages). Bad input found while the run loads its data fails the run and is
+    reported like a bad preset (exit code 2).
+    """
+    from nnexplorer.core import preflight
+    from nnexplorer.core.runs import create_run_dir
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if grid and (spec.grid is None or not spec.grid.params):
-        raise NnxError("the preset has no [grid.params] to search (add some, or drop --grid)")
+        message = "the preset has no [grid.params] to search"
+        raise NnxError(
+            message, "add some, or drop --grid", items=[ErrorItem(message, "grid.params", preset)]
+        )
     mode = run_mode(spec, grid)
+    if resume is not None and mode != "grid":
+        what = "a sweep cannot be resumed" if mode == "sweep" else "add --grid"
+        raise NnxError(f"--resume continues a grid run; {what}")
+    preflight.before_run(spec, grid=mode == "grid", yes=yes or resume is not None, file=preset)
     if mode == "grid":
         _check_cluster(spec)
     if resume is not None:
-        if mode != "grid":
-            what = "a sweep cannot be resumed" if mode == "sweep" else "add --grid"
-            raise NnxError(f"--resume continues a grid run; {what}")
         run_dir = _resume_dir(resume, spec)
     else:
-        run_dir = create_run_dir(runs_root(runs), spec, mode)
+        run_dir = create_run_dir(_runs_folder(runs), spec, mode)
     cancel = threading.Event()
     stdout = sys.stdout
     try:
@@ -188,12 +227,22 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
         return EXIT_RUN_FAILED
     finally:
         sys.stdout = stdout
+    return _outcome(result, run_dir, as_json)
+
+
+def _outcome(result: Any, run_dir: Path, as_json: bool) -> int:
+    """Report how the run ended (stderr) and return its exit code."""
     status = str(getattr(result, "status", "failed"))
+    error = getattr(result, "error", None)
+    code = int(getattr(result, "exit_code", EXIT_RUN_FAILED))
     if status == "cancelled":
         note(f"interrupted; the partial run is in {run_dir}")
+    elif status == "failed" and isinstance(error, NnxError):
+        report(error)
+        note(f"{status_word(status)}: {run_dir}")
     elif as_json:
         note(f"{status_word(status)}: {run_dir}")
-    return exit_code(status)
+    return code
 
 
 def _call_engine(

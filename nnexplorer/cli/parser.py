@@ -46,6 +46,7 @@ _EXAMPLES = {
   nnexplorer run my_preset.toml --json > events.jsonl
   nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
   nnexplorer run digits --grid --scheduler tcp://10.0.0.5:8786
+  nnexplorer run big_grid.toml --grid --yes
 
 exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 interrupted""",
     "validate": """examples:
@@ -154,6 +155,11 @@ def build_parser() -> Parser:
         metavar="ADDRESS",
         help="with --grid: run the fits on the Dask cluster whose scheduler is at ADDRESS, "
         "e.g. tcp://10.0.0.5:8786 (default: $NNEXPLORER_SCHEDULER; sets grid.backend = dask)",
+    )
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="run a grid of more than 10,000 fits anyway (otherwise refused with an estimate)",
     )
 
     validate = command("validate", "Check presets and print every error of every file.")

@@ -190,11 +190,15 @@ def list_command(args: argparse.Namespace) -> int:
     console = make_console()
     if not runs:
         what = "no runs" if not found else "no runs with that status"
-        console.print(f"{what} in {root}")
+        missing = "" if root.is_dir() else " (the folder does not exist)"
+        console.print(f"{what} in {root}{missing}")
         return EXIT_OK
     table, needed = runs_table(runs, console.width)
     shown = f"{len(runs)} of {len(found)} runs" if len(runs) < len(found) else f"{len(runs)} runs"
     console.print(Text(f"{shown} in {root}", style="dim"), soft_wrap=True)
     console.width = max(console.width, needed)  # ids stay whole even when wider than that
     console.print(table, crop=False)
+    for run in runs:  # why a run is damaged: under the table, so that rows stay one line
+        if getattr(run, "problem", ""):
+            console.print(Text(f"{run.run_id}  damaged: {run.problem}"), soft_wrap=True)
     return EXIT_OK

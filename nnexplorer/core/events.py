@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import (
     Any,
     ClassVar,
@@ -116,21 +116,6 @@ class RunSummary(TypedDict, total=False):
 
 def _now() -> float:
     return _time.time()
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended: ``status`` (completed, diverged, cancelled, failed) and its summary."""
-
-    status: RunStatus
-    summary: RunSummary
-    run_dir: Path
-    message: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """0 completed, 1 failed or diverged, 130 cancelled (:data:`EXIT_CODE`)."""
-        return exit_code(self.status)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,40 +301,66 @@ def _restore(value: Any) -> Any:
 
 
 class JsonLines:
-    """An emit function that writes each event as one JSON line, flushed at once (thread-safe)."""
+    """An emit function that writes each event as one JSON line, flushed at once (thread-safe).
+
+    When the reader goes away (a closed pipe: ``nnexplorer run --json | head -1``) the writer
+    falls silent instead of raising, and its file descriptor is pointed at /dev/null so that
+    the interpreter's last flush does not complain either: the run goes on and is recorded.
+    """
 
     def __init__(self, stream: TextIO):
         self.stream = stream
+        self.closed = False
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         line = event.to_json() + "\n"
         with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
+            if self.closed:
+                return
+            try:
+                self.stream.write(line)
+                self.stream.flush()
+            except BrokenPipeError:
+                self.closed = True
+                silence(self.stream)
+
+
+def silence(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (after its reader went away)."""
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
 
 
 def tee(recorder: Emit, emit: Emit | None) -> Emit:
-    """One emit feeding ``recorder`` and then ``emit``.
+    """One emit feeding ``recorder`` and then ``emit`` (the display).
 
-    A sink that raises (a closed pipe, a full disk) is reported once to the other and then
-    left out, so that a display or disk problem never ends the training.
+    The recorder comes first and its failures propagate: a run whose records cannot be written
+    (a full disk) must stop, not go on without them. A display that raises (a closed pipe, a
+    broken terminal) is left out from then on, with one warning in the records, so that a
+    display problem never ends the training.
     """
-    sinks: list[Emit] = [recorder] + ([emit] if emit is not None else [])
+    displays: list[Emit] = [emit] if emit is not None else []
 
     def out(event: Event) -> None:
-        for sink in list(sinks):
+        recorder(event)
+        for display in list(displays):
             try:
-                sink(event)
+                display(event)
             except Exception as exc:
-                sinks.remove(sink)
+                displays.remove(display)
                 warning = LogEvent(
                     run_id=event.run_id, level="warning", message=f"event output failed: {exc}"
                 )
-                for other in sinks:
-                    try:
-                        other(warning)
-                    except Exception:
-                        sinks.remove(other)
+                recorder(warning)
 
     return out

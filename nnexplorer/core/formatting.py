@@ -99,6 +99,7 @@ STATUS_WORDS: dict[str, str] = {
     "queued": "queued",
     "starting": "starting",
     "running": "running",
+    "damaged": "damaged",
 }
 STATUS_TONES: dict[str, Tone] = {
     "completed": "good",
@@ -110,6 +111,7 @@ STATUS_TONES: dict[str, Tone] = {
     "queued": "quiet",
     "starting": "busy",
     "running": "busy",
+    "damaged": "error",
 }
 
 

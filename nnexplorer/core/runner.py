@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import nnexplorer
-from nnexplorer.core.errors import RunError
+from nnexplorer.core.errors import NnxError, RunError
 from nnexplorer.core.events import (
     MODES,
     EpochEnded,
@@ -40,6 +40,7 @@ from nnexplorer.core.runs import (
     RunRecorder,
     create_run_dir,
     read_summary,
+    run_lock,
     runs_root,
     stderr_tail,
 )
@@ -183,14 +184,16 @@ class RunHandle:
             "message": message,
         }
         event = RunFinished(run_id=self.run_id, status=status, summary=summary, message=message)
-        if read_summary(self.run_dir) is None:
-            recorder = RunRecorder(self.run_dir)
-            try:
-                recorder(event)
-            except OSError:
-                pass
-            finally:
-                recorder.close()
+        try:
+            with run_lock(self.run_dir):  # never over the records of another live writer
+                if read_summary(self.run_dir) is None:
+                    recorder = RunRecorder(self.run_dir)
+                    try:
+                        recorder(event)
+                    finally:
+                        recorder.close()
+        except (NnxError, OSError):  # another writer holds the folder, or a full disk
+            pass
         return event
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -263,6 +266,8 @@ def start_run(
         run_dir = Path(resume)
         if not (run_dir / PRESET_FILE).is_file():
             raise RunError(f"{run_dir} is not a run folder (no {PRESET_FILE})")
+        with run_lock(run_dir):  # RunInUse now, rather than a worker that exits at once
+            pass
     else:
         run_dir = create_run_dir(_root(runs_root), spec, mode)
     command = [sys.executable, "-m", "nnexplorer.core.worker", str(run_dir)]

@@ -9,6 +9,7 @@ TensorFlow is imported only inside the functions that train.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -19,20 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.callbacks import divergence_message, event_callback
-from nnexplorer.core.errors import describe_error
+from nnexplorer.core.errors import NnxError, RecordError, describe_error
 from nnexplorer.core.events import (
     Cancel,
     Emit,
     LogEvent,
     RunFinished,
-    RunResult,
     RunStarted,
     RunStatus,
     RunSummary,
     tee,
 )
 from nnexplorer.core.heads import resolve_head
-from nnexplorer.core.runs import MODEL_FILE, RunRecorder
+from nnexplorer.core.results import RunResult
+from nnexplorer.core.runs import RunRecorder, run_lock, save_model
 from nnexplorer.core.spec import ExperimentSpec
 
 THREADS_ENV = "NNEXPLORER_THREADS"
@@ -88,36 +89,60 @@ def train(
     emit: Emit | None,
     cancel: Cancel | None = None,
 ) -> RunResult:
-    """Run ``spec`` to the end and record it in ``run_dir``; never raises.
+    """Run ``spec`` to the end and record it in ``run_dir``.
 
     Status ``completed``; ``diverged`` when the loss became NaN or infinite; ``cancelled`` when
     ``cancel`` was set (training stops within one batch and the partial model and records are
-    kept); ``failed`` on any error, whose message the final event carries. A KeyboardInterrupt
-    (Ctrl-C in an in-process run) is treated like ``cancel``: the run is recorded as cancelled
-    and the result is returned rather than the interrupt re-raised, so callers map the status
-    to exit code 130 (:attr:`RunResult.exit_code`).
+    kept); ``failed`` on any error, whose message the final event carries (and ``error`` when it
+    is a known one: bad data, a network too big, records that cannot be written). A
+    KeyboardInterrupt (Ctrl-C in an in-process run) is treated like ``cancel``: the run is
+    recorded as cancelled and the result is returned rather than the interrupt re-raised, so
+    callers map the status to exit code 130 (:attr:`RunResult.exit_code`).
+
+    The only exception raised is :class:`~nnexplorer.core.errors.RunInUse`, before anything is
+    written, when another process holds the run directory's lock.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        return _train(spec, run_dir, emit, cancel)
+
+
+def _train(
+    spec: ExperimentSpec, run_dir: Path, emit: Emit | None, cancel: Cancel | None
+) -> RunResult:
     recorder = RunRecorder(run_dir)
     out = tee(recorder, emit)
     state = _State(spec, run_dir)
     status: RunStatus
+    error: NnxError | None = None
     try:
-        status, message = _run(spec, run_dir, out, cancel, state)
-    except KeyboardInterrupt:
-        state.sync_from_callback()
-        status = "cancelled"
-        message = f"interrupted after {state.epochs_completed} epoch(s)"
-        _save_model(state, out)
+        try:
+            status, message = _run(spec, run_dir, out, cancel, state)
+        except KeyboardInterrupt:
+            state.sync_from_callback()
+            status = "cancelled"
+            message = f"interrupted after {state.epochs_completed} epoch(s)"
+            _save_model(state, out)
     except Exception as exc:
         state.sync_from_callback()
         status, message = "failed", describe_error(exc)
-        out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
+        error = exc if isinstance(exc, NnxError) else None
+        if error is None:
+            trace = LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc())
+            with contextlib.suppress(RecordError):  # kept in recorder.error, reported below
+                out(trace)
+    if recorder.error is not None and error is not recorder.error:
+        status, message, error = "failed", str(recorder.error), recorder.error
     summary = state.summary(status, message)
-    out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    try:
+        out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    except RecordError as exc:  # the end could not be recorded: the run failed after all
+        status, message, error = "failed", str(exc), exc
+        summary = state.summary(status, message)
+        out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
     recorder.close()
-    return RunResult(status, summary, run_dir, message)
+    return RunResult(status, summary, run_dir, message, error)
 
 
 def _stopped(cancel: Cancel | None) -> bool:
@@ -139,16 +164,19 @@ def _run(
     run_id = run_dir.name
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     from nnexplorer import __version__
-    from nnexplorer.core import building, datasets, devices
+    from nnexplorer.core import datasets, preflight
+
+    seed = spec.experiment.seed
+    data = datasets.load_dataset(spec.data, seed)  # before TensorFlow: bad data fails fast
+    preflight.after_load(spec, data)
+    data = datasets.standardized(data, spec.data.standardize)
+    from nnexplorer.core import building, devices
 
     threads = _threads_from_env()
     if threads:
         devices.configure_threads(intra=threads, inter=min(threads, 2))
     state.device = devices.configure_devices()
     state.versions = {**devices.versions(), "nnexplorer": __version__}
-    seed = spec.experiment.seed
-    data = datasets.load_dataset(spec.data, seed)
-    data = datasets.standardized(data, spec.data.standardize)
     if _stopped(cancel):
         return "cancelled", "stopped before training started"
     building.set_seeds(seed)
@@ -283,10 +311,9 @@ def _plain(value: Any) -> Any:
 
 
 def _save_model(state: _State, out: Emit) -> None:
-    """Save the (possibly partial) model; a failure to save is logged, not fatal."""
+    """Save the (possibly partial) model of a run (RecordError when the write fails)."""
     if state.model is None:
         return
-    try:
-        state.model.save(state.run_dir / MODEL_FILE)
-    except Exception as exc:
-        out(LogEvent(run_id=state.run_dir.name, level="warning", message=f"model not saved: {exc}"))
+    problem = save_model(state.model, state.run_dir)
+    if problem:
+        out(LogEvent(run_id=state.run_dir.name, level="warning", message=problem))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from nnexplorer.core.errors import excerpt
+
 # Each allowed Keras name -> the object it means, as an attribute path inside ``keras``
 # (``"initializers.HeNormal"`` is ``keras.initializers.HeNormal``). These tables are the one list
 # of names: the spec accepts exactly their keys, building.py creates objects from their paths and
@@ -179,6 +181,8 @@ SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")  # Dask scheduler address
 
 def suggest(word: str, allowed: Iterable[str]) -> str:
     """A ``; did you mean 'x'?`` suffix for the closest allowed word, or an empty string."""
+    if len(str(word)) > 100:  # nothing allowed is that long; and matching it would be slow
+        return ""
     close = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -186,4 +190,5 @@ def suggest(word: str, allowed: Iterable[str]) -> str:
 def not_allowed(what: str, got: object, allowed: Iterable[str]) -> str:
     """The message for a name outside an allow-list, with the list and a suggestion."""
     allowed = list(allowed)
-    return f"unknown {what} {got!r}{suggest(str(got), allowed)} (allowed: {', '.join(allowed)})"
+    shown = excerpt(got)
+    return f"unknown {what} {shown}{suggest(str(got), allowed)} (allowed: {', '.join(allowed)})"

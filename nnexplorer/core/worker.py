@@ -7,7 +7,11 @@ and writes every event as one JSON line on stdout. Anything else that writes to 
 SIGTERM asks the run to stop at the end of the current batch; a second one interrupts it at
 once (still recording it as cancelled).
 
-Exit codes: 0 completed, 1 failed or diverged, 2 bad arguments, 130 cancelled.
+The worker holds the run directory's lock for its whole life: a second writer of the same
+folder is refused (exit code 2, "in use by pid N") before it writes anything.
+
+Exit codes: 0 completed, 1 failed or diverged, 2 bad arguments, bad input or a folder in use,
+130 cancelled.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from nnexplorer.core.events import (
     Mode,
     RunFinished,
     RunSummary,
-    exit_code,
 )
 
 
@@ -104,8 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker: {run_dir / 'preset.toml'} not found", file=sys.stderr)
         return 2
     from nnexplorer.core.errors import NnxError
+    from nnexplorer.core.runs import acquire
     from nnexplorer.core.spec import spec_from_toml
 
+    try:
+        acquire(run_dir)  # held until this process exits
+    except NnxError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return exc.exit_code
     preset = run_dir / "preset.toml"
     try:
         spec = spec_from_toml(preset.read_text(encoding="utf-8"), file=str(preset))
@@ -117,20 +126,22 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "sweep":
             from nnexplorer.core.sweep import run_sweep
 
-            status = run_sweep(spec, run_dir, emit, cancel=cancel).status
+            result: Any = run_sweep(spec, run_dir, emit, cancel=cancel)
         elif mode == "grid":
             from nnexplorer.core.search import grid_search
 
-            status = grid_search(spec, run_dir, emit, cancel=cancel, resume=args.resume).status
+            result = grid_search(spec, run_dir, emit, cancel=cancel, resume=args.resume)
         else:
             from nnexplorer.core.training import train
 
-            status = train(spec, run_dir, emit, cancel=cancel).status
+            result = train(spec, run_dir, emit, cancel=cancel)
     except KeyboardInterrupt:
         return EXIT_CODE["cancelled"]
     except Exception as exc:  # the engines never raise; this guards their imports
         return _failed(run_dir, emit, f"{type(exc).__name__}: {exc}", mode)
-    return exit_code(status)
+    if getattr(result, "error", None) is not None and result.status == "failed":
+        print(f"worker: {result.error}", file=sys.stderr)
+    return int(result.exit_code)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,23 @@ subsamples and splits. It does not scale: :func:`standardized` does, fitting on 
 only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file and what is wrong.
 
 Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
-:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`).
+:mod:`._idx` (IDX), :mod:`._targets` (task and labels), :mod:`._split` (splits, scalers,
+:class:`Dataset`), :mod:`._guard` (only regular files, size caps: ``data.max_file_mb``,
+``data.max_values``).
 """
 
 from nnexplorer.core.datasets._files import RawData
-from nnexplorer.core.datasets._sources import keras_dataset_dirs, read_source
+from nnexplorer.core.datasets._guard import Caps
+from nnexplorer.core.datasets._sources import check_source, keras_dataset_dirs, read_source
 from nnexplorer.core.datasets._split import Dataset, load_dataset, make_scaler, standardized
 from nnexplorer.core.datasets._targets import MAX_CLASSES, infer_task
 
 __all__ = [
     "MAX_CLASSES",
+    "Caps",
     "Dataset",
     "RawData",
+    "check_source",
     "infer_task",
     "keras_dataset_dirs",
     "load_dataset",

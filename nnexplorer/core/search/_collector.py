@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnexplorer.core.errors import RecordError
 from nnexplorer.core.events import (
     EVENT_TYPES,
     Cancel,
@@ -31,6 +32,7 @@ from nnexplorer.core.events import (
     RunSummary,
     from_dict,
 )
+from nnexplorer.core.files import AppendFile, write_failure
 from nnexplorer.core.search._journal import (
     FITS_DIR,
     JOURNAL_FILE,
@@ -77,8 +79,9 @@ class FitCollector(ABC):
         self.running: dict[str, str] = {}  # fit key -> worker, for fits begun but not recorded
         self.restarts: Counter[str] = Counter()  # fit key -> times its worker was lost under it
         self._candidates: dict[int, _Candidate] = {}
-        self._journal = open(self.run_dir / JOURNAL_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        self._journal = AppendFile(self.run_dir / JOURNAL_FILE)
         self._lock = threading.RLock()
+        self.error: RecordError | None = None  # a record that could not be written
 
     # ----------------------------------------------------------------- what a transport adds
 
@@ -100,16 +103,30 @@ class FitCollector(ABC):
         """Stop following the fits and close the journal."""
 
     def handle(self, data: dict[str, Any]) -> None:
-        """One line of a fit, as a dict."""
+        """One line of a fit, as a dict.
+
+        A record that cannot be written (the journal, or the run's own records through
+        ``emit``) stops the search: ``error`` keeps why, and every fit is asked to stop.
+        """
         with self._lock:
-            kind = data.get("type")
-            if kind == "fit_begin":
-                self._begin(data)
-            elif kind == "fit_record":
-                self._record(data)
-            elif kind in EVENT_TYPES:
-                with contextlib.suppress(ValueError, TypeError):
-                    self.emit(from_dict(data))
+            if self.error is not None:
+                return
+            try:
+                self._dispatch(data)
+            except RecordError as exc:
+                self.error = exc
+                with contextlib.suppress(Exception):
+                    self.stop()
+
+    def _dispatch(self, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind == "fit_begin":
+            self._begin(data)
+        elif kind == "fit_record":
+            self._record(data)
+        elif kind in EVENT_TYPES:
+            with contextlib.suppress(ValueError, TypeError):
+                self.emit(from_dict(data))
 
     def handle_line(self, line: str) -> None:
         """One line of a fit, as JSON text (a line that does not parse is skipped)."""
@@ -154,8 +171,10 @@ class FitCollector(ABC):
             data = {**data, "restarts": self.restarts[key]}
         self.records[key] = data
         if key not in self.known:
-            self._journal.write(json_line(data) + "\n")
-            self._journal.flush()
+            try:
+                self._journal.write(json_line(data) + "\n")
+            except OSError as exc:
+                raise write_failure(exc, self.run_dir / JOURNAL_FILE) from None
         if self.on_record is not None:
             self.on_record(data)
         candidate = int(data.get("candidate", -1))
@@ -193,8 +212,7 @@ class FitCollector(ABC):
 
     def close_journal(self) -> None:
         """Close the journal file."""
-        with contextlib.suppress(OSError):
-            self._journal.close()
+        self._journal.close()
 
 
 @dataclass

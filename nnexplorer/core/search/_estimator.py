@@ -100,7 +100,8 @@ def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
     """Once per process, before TensorFlow runs anything: GPU, memory growth, threads.
 
     A worker process ignores SIGINT: a Ctrl-C reaches the whole process group, and the search
-    process, which also gets it, stops the fits through the stop file instead.
+    process, which also gets it, stops the fits through the stop file instead. It exits on its
+    own when the search process dies.
     """
     if _PROCESS.get("ready"):
         return
@@ -110,7 +111,10 @@ def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
     if worker:
         import signal
 
+        from nnexplorer.core.search._pool import watch_parent
+
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        watch_parent()  # a search killed outright leaves no worker behind
 
     if gpus > 1:
         _claim_gpu(gpus)

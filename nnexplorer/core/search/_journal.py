@@ -17,18 +17,25 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.events import Event, json_safe
+from nnexplorer.core.files import AppendFile, write_atomic, write_failure
 
 FITS_DIR = "fits"
 JOURNAL_FILE = "fits.jsonl"
 STOP_FILE = "STOP"
 REFIT_KEY = "refit"
+
+
+class FitWriteFailed(BaseException):
+    """A fit could not write its file (a full disk): the search must stop, not score it NaN.
+
+    A BaseException, so that it passes scikit-learn's ``error_score`` handling (like a stop).
+    """
 
 
 def fit_key(params: dict[str, Any], fold: int | None, n_train: int, epochs: int) -> str:
@@ -57,22 +64,28 @@ class FitLog:
 
     def __init__(self, fits_dir: str | Path, key: str):
         self.path = Path(fits_dir) / f"{key}.jsonl"
-        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._handle = AppendFile(self.path)
+        except OSError as exc:
+            raise FitWriteFailed(str(write_failure(exc, self.path))) from None
+
+    def _append(self, line: str) -> None:
+        try:
+            self._handle.write(line + "\n")
+        except OSError as exc:
+            raise FitWriteFailed(str(write_failure(exc, self.path))) from None
 
     def write(self, data: dict[str, Any]) -> None:
-        """Append one JSON line and flush it."""
-        self._handle.write(json_line(data) + "\n")
-        self._handle.flush()
+        """Append one JSON line (FitWriteFailed when the disk is full)."""
+        self._append(json_line(data))
 
     def emit(self, event: Event) -> None:
         """An ``emit`` for the fit's callback: the event as one line."""
-        self._handle.write(event.to_json() + "\n")
-        self._handle.flush()
+        self._append(event.to_json())
 
     def close(self) -> None:
         """Close the file."""
-        with contextlib.suppress(OSError):
-            self._handle.close()
+        self._handle.close()
 
 
 class StopFlag:
@@ -140,24 +153,26 @@ def read_journal(run_dir: str | Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def prepare_fits(run_dir: str | Path, resume: bool) -> dict[str, dict[str, Any]]:
+def prepare_fits(
+    run_dir: str | Path, resume: bool, records: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Set up the fits folder for a session; return the finished fits a resume reuses.
 
-    A fresh search starts with an empty journal. A resumed one rewrites the journal with every
-    finished fit found, then clears the per-fit files (and any old stop request).
+    A fresh search starts with an empty journal. A resumed one rewrites the journal (atomically)
+    with ``records`` (default: every finished fit found), then clears the per-fit files (and
+    any old stop request). OSError propagates.
     """
     run_dir = Path(run_dir)
-    records = read_journal(run_dir) if resume else {}
+    if records is None:
+        records = read_journal(run_dir) if resume else {}
+    elif not resume:
+        records = {}
+    text = "".join(json_line(record) + "\n" for record in records.values())
+    write_atomic(run_dir / JOURNAL_FILE, text, allow_empty=True)
     fits = run_dir / FITS_DIR
     if fits.exists():
         shutil.rmtree(fits)
     fits.mkdir(parents=True)
-    journal = run_dir / JOURNAL_FILE
-    tmp = journal.with_name(f".{journal.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records.values():
-            handle.write(json_line(record) + "\n")
-    os.replace(tmp, journal)
     return records
 
 

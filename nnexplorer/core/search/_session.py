@@ -7,18 +7,17 @@ fitted inside each fold, so that no fold leaks into another), cross-validated wi
 shuffled (stratified) folds. The best candidate is refitted on the whole training split
 (training + validation rows) and evaluated on the test split.
 
-Fits run in loky worker processes (``grid.n_jobs``, -1 for all cores), or with ``[grid] backend
-= "dask"`` on the workers of a Dask cluster (:mod:`._dask`). A local fit writes its events to
-its own file, which this process follows (:class:`~._collector.FitTailer`); a Dask fit sends them
-through Dask (:class:`~._dask_feed.DaskFeed`). Either way this process alone passes them to
-``emit`` and writes the run directory: the journal of finished fits (``fits.jsonl``),
-``grid.csv``, ``summary.json``, ``events.jsonl``, ``history.csv`` and the refitted
-``model.keras``. ``resume=True`` continues a search in the same run directory without redoing
-its finished fits.
+Fits run in loky worker processes (``grid.n_jobs``, -1 for all cores), or on the workers of a
+Dask cluster (``grid.backend = "dask"``). Each fit reports its events (to its own file, or
+through Dask), which this process collects and passes to ``emit``; the run directory
+keeps the journal of finished fits (``fits.jsonl``), ``grid.csv``, ``summary.json``,
+``events.jsonl``, ``history.csv`` and the refitted ``model.keras``. ``resume=True`` continues a
+search in the same run directory without redoing its finished fits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -27,24 +26,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.errors import describe_error
+from nnexplorer.core.errors import NnxError, RecordError, describe_error
 from nnexplorer.core.events import (
     Cancel,
     Emit,
     Event,
     LogEvent,
     RunFinished,
-    RunResult,
     RunStarted,
     RunStatus,
     RunSummary,
     tee,
 )
-from nnexplorer.core.runs import MODEL_FILE, RunRecorder
+from nnexplorer.core.files import write_failure
+from nnexplorer.core.results import RunResult
+from nnexplorer.core.runs import RunRecorder, run_lock, save_model
 from nnexplorer.core.search._collector import FitCollector, FitTailer
 from nnexplorer.core.search._fit import FitCancelled
-from nnexplorer.core.search._journal import prepare_fits, request_stop, stop_requested
-from nnexplorer.core.search._records import best_row, candidate_rows, write_grid_csv
+from nnexplorer.core.search._identity import (
+    IGNORED_FILE,
+    check_resume,
+    prepare_journal,
+    read_fingerprint,
+    split_records,
+)
+from nnexplorer.core.search._journal import (
+    FitWriteFailed,
+    read_journal,
+    request_stop,
+    stop_requested,
+)
+from nnexplorer.core.search._pool import stop_workers
+from nnexplorer.core.search._records import GRID_FILE, best_row, candidate_rows, write_grid_csv
 from nnexplorer.core.search._state import SearchState, evaluate_best, failure_message, fit_search
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
 
@@ -67,6 +80,10 @@ def _serialised(emit: Emit) -> Emit:
     return out
 
 
+def _nowhere(event: Event) -> None:
+    return None
+
+
 def grid_search(
     spec: ExperimentSpec,
     run_dir: str | Path,
@@ -80,56 +97,99 @@ def grid_search(
     warm_workers: bool = True,
     group_fits: bool = True,
 ) -> SearchResult:
-    """Search ``spec.grid`` and record it in ``run_dir``; never raises.
+    """Search ``spec.grid`` and record it in ``run_dir``.
 
     Status ``completed``; ``cancelled`` when ``cancel`` was set (or on KeyboardInterrupt):
     running fits stop within a batch and every finished fit stays in the journal; ``failed``
     when every candidate failed, a worker process died, the Dask scheduler cannot be reached,
-    or anything else went wrong, with a message saying which. ``n_jobs`` overrides
-    ``grid.n_jobs`` (local backend). The speed settings (all on by
+    the records could not be written, or anything else went wrong, with a message saying
+    which. A resume whose data or preset changed since the search started is refused before it
+    changes anything (``failed`` with a :class:`~nnexplorer.core.errors.ResumeError`; the run's
+    records stay as they were). A search that does not complete ends its worker processes.
+    ``n_jobs`` overrides ``grid.n_jobs`` (local backend). The speed settings (all on by
     default; bench/grid.py measures each): ``reuse_models`` (a worker reuses a traced network
     when only learning rate, epochs or batch size change), ``steps_per_execution`` (training
     steps per call into TensorFlow, default 8), ``warm_workers`` (start the worker processes
     while this one loads data) and ``group_fits`` (hand each worker all fits of one network).
+
+    The only exception raised is :class:`~nnexplorer.core.errors.RunInUse`, before anything is
+    written, when another process holds the run directory's lock.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    recorder = RunRecorder(run_dir)
-    out = _serialised(tee(recorder, emit))
-    state = SearchState(spec=spec, run_dir=run_dir, grid=spec.grid or GridSpec())
-    state.options = {
+    options = {
         "n_jobs": n_jobs,
         "reuse": reuse_models,
         "spe": steps_per_execution,
         "warm": warm_workers,
         "group": group_fits,
     }
+    with run_lock(run_dir):
+        return _run_search(spec, run_dir, emit, cancel, resume, options)
+
+
+def _run_search(
+    spec: ExperimentSpec,
+    run_dir: Path,
+    emit: Emit | None,
+    cancel: Cancel | None,
+    resume: bool,
+    options: dict[str, Any],
+) -> SearchResult:
+    recorder = RunRecorder(run_dir)
+    display = _serialised(emit) if emit is not None else _nowhere
+    out = _serialised(tee(recorder, emit))
+    state = SearchState(spec=spec, run_dir=run_dir, grid=spec.grid or GridSpec())
+    state.options = options
+    state.touched = not resume
     feed: FitCollector | None = None
-    status: RunStatus
+    status: RunStatus = "failed"
+    message = ""
+    error: NnxError | None = None
     try:
         if state.grid.backend == "dask":
-            state.cluster = _connect(state, out)
-        feed = _start(state, out, cancel, resume)
+            state.cluster = _connect(state, display if resume else out)
+        feed = _start(state, out, display, cancel, resume)
         status, message = _search(state, out, cancel, feed)
+    except FitWriteFailed as exc:
+        status, message, error = "failed", str(exc), RecordError(str(exc))
     except (KeyboardInterrupt, FitCancelled):
-        _stop(state, feed)
+        if state.touched:
+            with contextlib.suppress(OSError):
+                _stop(state, feed)
         status, message = "cancelled", _cancelled_message(state)
     except Exception as exc:
+        if feed is not None:
+            feed.drain()
         status, message = "failed", failure_message(exc, state)
-        if _stopped(state, feed, cancel):
+        error = exc if isinstance(exc, NnxError) else None
+        stopped = cancel is not None and cancel.is_set()
+        if stopped or (state.touched and _stopped(state, feed)):
             status, message = "cancelled", _cancelled_message(state)  # workers ended by the stop
         elif not state.known_failure(exc):
-            out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
+            trace = LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc())
+            with contextlib.suppress(RecordError):  # kept in recorder.error, reported below
+                out(trace)
     finally:
         state.wait_for_workers()
         if feed is not None:
             feed.close()
+    if status != "completed":
+        stop_workers()
+    failed_write = (feed.error if feed is not None else None) or recorder.error
+    if failed_write is not None and error is not failed_write:
+        status, message, error = "failed", str(failed_write), failed_write
+    if not state.touched:  # a resume refused (or stopped) before it changed anything
+        summary = state.summary(status, message)
+        display(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+        if state.cluster is not None:
+            state.cluster.close()
+        return SearchResult(status, summary, run_dir, message, error=error)
     if status == "completed":
-        status, message = _finish_best(state, out, message)
+        status, message, error = _finish_best(state, out, message)
     if state.cluster is not None:
         state.cluster.close()
-    summary = _records(state, status, message, feed)
-    out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    summary, status, message, error = _close(state, out, status, message, error, feed)
     recorder.close()
     return SearchResult(
         status=status,
@@ -138,6 +198,7 @@ def grid_search(
         message=message,
         best_params=dict(summary.get("best_params") or {}),
         best_score=summary.get("best_score"),
+        error=error,
     )
 
 
@@ -171,22 +232,50 @@ def _stop(state: SearchState, feed: FitCollector | None) -> None:
         request_stop(state.run_dir)
 
 
-def _stopped(state: SearchState, feed: FitCollector | None, cancel: Cancel | None) -> bool:
+def _stopped(state: SearchState, feed: FitCollector | None) -> bool:
     if feed is not None and feed.stopped:
         return True
-    return stop_requested(state.run_dir) or (cancel is not None and cancel.is_set())
+    return stop_requested(state.run_dir)
 
 
-def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -> FitCollector:
-    """Load the data, lay out the search, announce it; the running collector of fit lines."""
+def _start(
+    state: SearchState, out: Emit, display: Emit, cancel: Cancel | None, resume: bool
+) -> FitCollector:
+    """Load the data, check a resume, lay out the search, announce it; the running collector
+    of fit lines (a file tailer, or a Dask feed).
+
+    Until a resume is checked (data and preset unchanged) nothing is recorded: its events go
+    to the display only.
+    """
     run_id = state.run_dir.name
     spec = state.spec
-    state.prior = prepare_fits(state.run_dir, resume)
+    prior = read_journal(state.run_dir) if resume else {}
+    recorded = read_fingerprint(state.run_dir) if resume else None
+    (display if resume else out)(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
+    state.layout(warm=not resume)
+    state.load()
+    warning = check_resume(state.run_dir, recorded, state.fingerprint, len(prior)) if resume else ""
+    kept, ignored = split_records(prior, state.space, state.spec, state.test_fold)
+    state.touched = True
+    state.prior = prepare_journal(state.run_dir, resume, kept, ignored, state.fingerprint)
     state.records = dict(state.prior)
-    out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
-    state.prepare()
+    if warning:
+        out(LogEvent(run_id=run_id, level="warning", message=warning))
+    if ignored:
+        first = next(iter(ignored.values()))["ignored_because"]
+        out(
+            LogEvent(
+                run_id=run_id,
+                level="warning",
+                message=(
+                    f"ignored {len(ignored)} journal record(s) that do not belong to this grid "
+                    f"({first}); they are set aside in {IGNORED_FILE}"
+                ),
+            )
+        )
+    state.setup()
     data, space = state.data, state.space
-    assert space is not None  # prepare() lays it out
+    assert space is not None  # layout() lays it out
     out(
         LogEvent(
             run_id=run_id,
@@ -228,7 +317,6 @@ def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -
                 message=f"resuming: {len(state.prior)} finished fit(s) are reused, not refitted",
             )
         )
-    assert state.space is not None  # laid out by prepare()
     if state.cluster is not None:
         from nnexplorer.core.search._dask_feed import DaskFeed
 
@@ -238,7 +326,7 @@ def _start(state: SearchState, out: Emit, cancel: Cancel | None, resume: bool) -
             state.run_dir,
             out,
             run_id=run_id,
-            n_candidates=state.space.n_candidates,
+            n_candidates=space.n_candidates,
             n_folds=state.grid.cv,
             cancel=cancel,
             known=state.prior,
@@ -278,31 +366,71 @@ def _cancelled_message(state: SearchState) -> str:
     )
 
 
-def _finish_best(state: SearchState, out: Emit, message: str) -> tuple[RunStatus, str]:
+def _finish_best(
+    state: SearchState, out: Emit, message: str
+) -> tuple[RunStatus, str, NnxError | None]:
     """Test the refitted best candidate and save it; a failure here fails the run."""
     run_id = state.run_dir.name
     try:
         evaluate_best(state)
     except Exception as exc:
-        return "failed", f"the refitted best candidate could not be tested: {describe_error(exc)}"
-    out(LogEvent(run_id=run_id, message=f"best candidate on the test split: {state.test_metrics}"))
+        why = f"the refitted best candidate could not be tested: {describe_error(exc)}"
+        return "failed", why, None
     try:
-        state.best_model.save(state.run_dir / MODEL_FILE)
-    except Exception as exc:
-        out(LogEvent(run_id=run_id, level="warning", message=f"model not saved: {exc}"))
-    return "completed", message
+        out(
+            LogEvent(
+                run_id=run_id, message=f"best candidate on the test split: {state.test_metrics}"
+            )
+        )
+        problem = save_model(state.best_model, state.run_dir)
+        if problem:
+            out(LogEvent(run_id=run_id, level="warning", message=problem))
+    except RecordError as exc:
+        return "failed", str(exc), exc
+    return "completed", message, None
+
+
+def _close(
+    state: SearchState,
+    out: Emit,
+    status: RunStatus,
+    message: str,
+    error: NnxError | None,
+    feed: FitCollector | None,
+) -> tuple[RunSummary, RunStatus, str, NnxError | None]:
+    """Write grid.csv and the final event (summary.json); a failed write fails the search."""
+    run_id = state.run_dir.name
+    try:
+        summary = _records(state, status, message, feed)
+    except OSError as exc:
+        error = write_failure(exc, state.run_dir / GRID_FILE)
+        status, message = "failed", str(error)
+        summary = _records(state, status, message, feed, write=False)
+    try:
+        out(RunFinished(run_id=run_id, status=status, summary=summary, message=message))
+    except RecordError as exc:  # the end could not be recorded: the search failed after all
+        status, message, error = "failed", str(exc), exc
+        summary = _records(state, status, message, feed, write=False)
+        out(RunFinished(run_id=run_id, status=status, summary=summary, message=message))
+    return summary, status, message, error
 
 
 def _records(
-    state: SearchState, status: RunStatus, message: str, feed: FitCollector | None
+    state: SearchState,
+    status: RunStatus,
+    message: str,
+    feed: FitCollector | None,
+    *,
+    write: bool = True,
 ) -> RunSummary:
-    """Write grid.csv; the summary dict."""
+    """Write grid.csv (OSError propagates); the summary dict."""
     space = state.space
     rows: list[dict[str, Any]] = []
     if space is not None:
         labelled = [space.label(c) for c in space.candidates]
         rows = candidate_rows(labelled, state.records, state.grid.cv)
-        write_grid_csv(state.run_dir, space.keys, rows)
+        if write:
+            write_grid_csv(state.run_dir, space.keys, rows)
     best = best_row(rows)
     summary = state.summary(status, message)
     if feed is not None:

@@ -8,6 +8,7 @@ allow-lists in :mod:`nnexplorer.core.vocab` (the types of :mod:`.names`); only
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from pydantic import (
 )
 
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.errors import ErrorItem, SpecError, cut, excerpt
 from nnexplorer.core.spec.layers import LayerSpec, OutputSpec, Section
 from nnexplorer.core.spec.names import (
     DataSource,
@@ -33,7 +34,10 @@ from nnexplorer.core.spec.names import (
     SearchKindName,
     TaskName,
 )
-from nnexplorer.core.spec.paths import candidate_data, canonical_key, pydantic_items
+from nnexplorer.core.spec.paths import MAX_LAYERS, candidate_data, canonical_key, pydantic_items
+
+MAX_GRID_VALUES = 10_000  # values one grid key may list
+_SYNTHETIC_FEATURES = {"moons": 2, "circles": 2}
 
 # --------------------------------------------------------------------------- sections
 
@@ -67,6 +71,21 @@ class DataSpec(Section):
     header: bool = True
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     labels: str | None = None
+    # caps on what a source may hold
+    max_file_mb: int = Field(default=1024, ge=1, le=10_000_000)
+    max_values: int = Field(default=100_000_000, ge=1, le=10**13)
+
+    @model_validator(mode="after")
+    def _synthetic_within_caps(self) -> DataSpec:
+        if self.kind == "synthetic":
+            features = _SYNTHETIC_FEATURES.get(self.name, self.n_features)
+            if self.n_samples * features > self.max_values:
+                raise ValueError(
+                    f"n_samples x n_features = {self.n_samples:,} x {features:,} = "
+                    f"{self.n_samples * features:,} values, more than "
+                    f"max_values = {self.max_values:,} (raise data.max_values to allow it)"
+                )
+        return self
 
     @property
     def kind(self) -> str:
@@ -209,7 +228,12 @@ class GridSpec(Section):
     def _non_empty_lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in value.items():
             if not values:
-                raise ValueError(f"{key!r} has an empty list; give at least one value")
+                raise ValueError(f"{excerpt(key)} has an empty list; give at least one value")
+            if len(values) > MAX_GRID_VALUES:
+                raise ValueError(
+                    f"{excerpt(key)} lists {len(values):,} values; a grid key takes at most "
+                    f'{MAX_GRID_VALUES:,} (sample them with search = "random")'
+                )
         return value
 
     @property
@@ -230,7 +254,7 @@ class ExperimentSpec(Section):
 
     experiment: ExperimentInfo = Field(default_factory=ExperimentInfo)
     data: DataSpec = Field(default_factory=DataSpec)
-    layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
+    layers: list[LayerSpec] = Field(default_factory=list, max_length=MAX_LAYERS)
     output: OutputSpec = Field(default_factory=OutputSpec)
     compile: CompileSpec = Field(default_factory=CompileSpec)
     fit: FitSpec = Field(default_factory=FitSpec)
@@ -292,10 +316,18 @@ def _grid_items(data: dict[str, Any], known: list[ErrorItem]) -> list[ErrorItem]
     seen = {(i.path, i.message) for i in known}
     items = _duplicate_keys(params)
     for key, values in params.items():
-        if not isinstance(values, list):
+        if not isinstance(values, list) or len(values) > MAX_GRID_VALUES:
             continue  # the grid section's own problem, in ``known``
+        checked: set[str] = set()
         for index, value in enumerate(values):
-            where = f"grid.params.{key}[{index}]"
+            try:
+                same = json.dumps(value, sort_keys=True, default=str)
+            except ValueError:  # an integer too long to print: check it on its own
+                same = f"#{index}"
+            if same in checked:
+                continue  # a repeated value has the problems of its first occurrence
+            checked.add(same)
+            where = f"grid.params.{cut(key, 40)}[{index}]"
             try:
                 ExperimentSpec.model_validate(candidate_data(base, {key: value}))
             except ValueError as exc:  # ValidationError, or a path that does not exist
@@ -312,7 +344,7 @@ def _duplicate_keys(params: dict[str, Any]) -> list[ErrorItem]:
     for key in params:
         path = canonical_key(key)
         if path in first:
-            message = f"sets {path}, as {first[path]!r} does; keep one of the two"
+            message = f"sets {path}, as {excerpt(first[path])} does; keep one of the two"
             items.append(ErrorItem(message, f"grid.params.{key}"))
         else:
             first[path] = key

@@ -91,7 +91,9 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
             resumable = info.mode == "grid" and info.status in RESUMABLE
             hint = "o: open its preset" + ("; r: resume this search" if resumable else "")
             hint += "; space: select, c: compare"
-            self.query_one("#runs-detail", Static).update(f"{info.run_dir}\n{hint}")
+            problem = getattr(info, "problem", "")
+            damaged = f"\ndamaged: {problem}" if problem else ""
+            self.query_one("#runs-detail", Static).update(f"{info.run_dir}{damaged}\n{hint}")
 
     def _preview(self, key: str) -> None:
         from nnexplorer.core.runs import load_run
