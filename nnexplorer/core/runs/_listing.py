@@ -22,6 +22,7 @@ from nnexplorer.core.runs._layout import (
     PRESET_FILE,
     runs_root,
 )
+from nnexplorer.core.runs._liveness import LIVE_STATUSES, live_status
 from nnexplorer.core.runs._records import read_events, read_history, read_summary
 from nnexplorer.core.spec import ExperimentSpec, spec_from_toml
 
@@ -40,9 +41,17 @@ class RunInfo:
     run_id: str
     name: str
     mode: Mode
-    status: str  # a RunStatus, or "unfinished" while there is no summary
+    status: str  # a RunStatus; without a summary queued, running, interrupted (or unfinished)
     started: datetime | None
     summary: RunSummary | None
+    pid: int | None = None  # the process of a live run (recorded in run.json)
+    host: str = ""  # the machine it runs on
+    progress: str = ""  # a live run's progress: "epoch 3/10", "fits 4/12"
+
+    @property
+    def live(self) -> bool:
+        """True while the run is queued or running."""
+        return self.status in LIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,8 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
         meta = _read_meta(run_dir)
         summary = read_summary(run_dir)
         mode = _mode(summary, meta)
-        status = str((summary or {}).get("status") or "unfinished")
+        status = str((summary or {}).get("status") or live_status(meta))
+        pid = meta.get("pid")
         infos.append(
             RunInfo(
                 run_dir=run_dir,
@@ -108,6 +118,9 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
                 status=status,
                 started=_started(run_dir, meta),
                 summary=summary,
+                pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                host=str(meta.get("host") or ""),
+                progress=str(meta.get("progress") or "") if status in LIVE_STATUSES else "",
             )
         )
     infos.sort(key=lambda i: (i.started or datetime.min, i.run_id), reverse=True)
