@@ -57,21 +57,32 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from nnexplorer.cli.console import make_console
+    from nnexplorer.cli.server import print_runs_json, resume_hints
     from nnexplorer.cli.tables import runs_table
     from nnexplorer.core.runs import list_runs, runs_root
 
     root = runs_root(args.runs)
     records = list_runs(root) if root.is_dir() else []
+    if getattr(args, "json", False):
+        return print_runs_json(records)
     console = make_console()
     if not records:
         console.print(f"no runs in {root}")
         return EXIT_OK
     console.print(runs_table(records, root))
+    for line in resume_hints(records):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     spec = _load(args.preset, args.overrides)
+    if args.detach:
+        from nnexplorer.cli.server import run_detached
+
+        return run_detached(spec, args)
+    if args.slots is not None:
+        raise NnxError("--slots applies to detached runs (add --detach)")
     return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
 
 
@@ -86,9 +97,36 @@ def cmd_open(args: argparse.Namespace) -> int:
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
     from nnexplorer.tui.app import make_app
 
-    app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
+    if args.slots is not None and args.slots < 1:
+        raise NnxError(f"--slots: expected a whole number >= 1, got {args.slots}")
+    app = make_app(
+        spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs), slots=args.slots
+    )
     result = app.run()
+    for run_dir in app.left_running:
+        note(
+            f"left running: {run_dir} (`nnexplorer attach {run_dir.name}` follows it, "
+            f"`nnexplorer stop {run_dir.name}` stops it)"
+        )
     return int(result) if isinstance(result, int) else int(app.return_code or 0)
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_attach as attach
+
+    return attach(args)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_stop as stop
+
+    return stop(args)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_devices as devices
+
+    return devices(args)
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -97,4 +135,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": cmd_presets,
     "export": cmd_export,
     "runs": cmd_runs,
+    "attach": cmd_attach,
+    "stop": cmd_stop,
+    "devices": cmd_devices,
 }

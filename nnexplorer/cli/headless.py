@@ -97,13 +97,16 @@ def _engine(grid: bool) -> Callable[..., Any]:
     return train
 
 
-def _resume_dir(run_dir: str, spec: Any) -> Path:
+def resume_dir(run_dir: str, spec: Any) -> Path:
     """Check that ``run_dir`` holds an unfinished grid run of ``spec``."""
-    from nnexplorer.core.runs import load_run
+    from nnexplorer.core.runs import LIVE_STATUSES, load_run, run_status
 
     path = Path(run_dir).expanduser()
     if not (path / "preset.toml").is_file():
         raise NnxError(f"{path}: not a run directory (it has no preset.toml)")
+    status = run_status(path)
+    if status in LIVE_STATUSES:
+        raise NnxError(f"{path}: this run is still {status}; stop it first (nnexplorer stop)")
     record = load_run(path)
     if record.mode != "grid":
         raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
@@ -127,7 +130,7 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
     if resume is not None:
         if not grid:
             raise NnxError("--resume continues a grid run; add --grid")
-        run_dir = _resume_dir(resume, spec)
+        run_dir = resume_dir(resume, spec)
     else:
         run_dir = create_run_dir(runs_root(runs), spec, "grid" if grid else "train")
     cancel = threading.Event()
@@ -166,8 +169,21 @@ def execute(spec: Any, *, grid: bool, as_json: bool, runs: str | None, resume: s
 def _call_engine(
     grid: bool, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
 ) -> Any:
+    from nnexplorer.core.events import tee
+    from nnexplorer.core.runs import Liveness, clear_request, kill_this_run
+
     engine = _engine(grid)
-    with sigint_cancels(cancel):
+    clear_request(run_dir)
+    liveness = Liveness(
+        run_dir,
+        cancel=cancel,
+        on_kill=lambda: kill_this_run(run_dir, "killed on request (stop --kill)"),
+        mode="grid" if grid else "train",
+        detached=False,
+    )
+    # the heartbeat lets other terminals see (and stop) this run; emit stays the display
+    with sigint_cancels(cancel), liveness:
+        out = tee(liveness.observe, emit)
         if grid:
-            return engine(spec, run_dir, emit, cancel, resume=resume is not None)
-        return engine(spec, run_dir, emit, cancel)
+            return engine(spec, run_dir, out, cancel, resume=resume is not None)
+        return engine(spec, run_dir, out, cancel)

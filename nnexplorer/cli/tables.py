@@ -87,11 +87,14 @@ def runs_table(runs: Sequence[Any], root: Path | None = None) -> Table:
         started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
         when = f"{started} ({fmt_duration(wall)})" if isinstance(wall, int | float) else started
         epochs = summary.get("epochs_completed")
+        status = status_text(run.status)
+        if run.progress:  # a live run: "running epoch 3/10"
+            status.append(f" {run.progress}")
         table.add_row(
             run.run_id,
             run.name,
             run.mode,
-            status_text(run.status),
+            status,
             "" if epochs is None else fmt_number(epochs),
             shown,
             when,
