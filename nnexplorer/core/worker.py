@@ -119,7 +119,7 @@ def _take_slot(
 ) -> Any:
     """Wait for a slot and pin this process to its GPU; the queue, or None when stopped."""
     from nnexplorer.core.gpus import gpu_for_slot, slot_count, visible_gpus
-    from nnexplorer.core.runs import SlotQueue
+    from nnexplorer.core.runs import SlotQueue, read_meta
 
     gpus = visible_gpus()
     slots = slot_count(args.slots)
@@ -129,7 +129,14 @@ def _take_slot(
     def waiting(ahead: int) -> None:
         _record(run_dir, emit, RunQueued(run_id=run_dir.name, slots=slots, ahead=ahead))
 
-    slot = queue.wait(slots, cancel, on_wait=waiting)
+    meta = read_meta(run_dir)  # queued in the order the runs were asked for
+    since = meta.get("resumed") or meta.get("created")
+    slot = queue.wait(
+        slots,
+        cancel,
+        on_wait=waiting,
+        since=float(since) if isinstance(since, int | float) else None,
+    )
     if slot is None:
         return None
     gpu = gpu_for_slot(slot, gpus)

@@ -2,8 +2,10 @@
 
 ``<runs>/.slots/slot-<k>.lock`` is held (``flock``) by the run that trains in slot ``k``; the
 kernel releases it when that process ends, however it ends. A run waiting for a slot holds a
-ticket ``<runs>/.slots/queue/<time>-<run id>`` the same way; tickets are served in the order they
-were taken, and a ticket whose lock is free belongs to a waiter that died and is removed.
+ticket ``<runs>/.slots/queue/<time>-<run id>`` the same way, named by the time the run was asked
+for (its folder's creation), so that runs are served in the order they were started whatever
+order their workers wake up in; a ticket whose lock is free belongs to a waiter that died and is
+removed.
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ class SlotQueue:
         self._ticket_handle: IO[str] | None = None
         self._slot_handle: IO[str] | None = None
 
-    def join(self) -> None:
-        """Take a ticket at the end of the queue (created locked, then renamed into place)."""
+    def join(self, since: float | None = None) -> None:
+        """Take a ticket (created locked, then renamed into place); ``since`` is when the run
+        was asked for (default: now), which orders the queue."""
         queue = self.folder / "queue"
         queue.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{self.run_id}"
+        stamp = time.time_ns() if since is None else int(since * 1e9)
+        name = f"{stamp:020d}-{self.run_id}"
         draft = queue / f".{name}.new"
         handle = _try_lock(draft)
         if handle is None:
@@ -98,13 +102,14 @@ class SlotQueue:
         cancel: Cancel,
         on_wait: Callable[[int], None] | None = None,
         poll: float = POLL_SECONDS,
+        since: float | None = None,
     ) -> int | None:
         """Wait for this run's turn and a free slot; the slot, or None when ``cancel`` was set.
 
         ``on_wait(ahead)`` is called when the run starts to wait and whenever the number of
         runs ahead of it changes.
         """
-        self.join()
+        self.join(since)
         reported: int | None = None
         try:
             while not cancel.is_set():
