@@ -394,3 +394,61 @@ def test_a_run_on_another_host_is_asked_through_its_folder(tmp_path):
     assert request_stop(tmp_path, kill=True).asked
     assert runs.read_request(tmp_path) == "kill"
     assert runs.read_summary(tmp_path) is None  # its own heartbeat thread records the kill
+
+
+# --------------------------------------------------------------------------- GPU code on the CPU
+
+
+class _FakeTensorFlow:
+    """Just enough of ``tensorflow`` to take the GPU branches of core.devices on a CPU."""
+
+    def __init__(self, names: list[str]) -> None:
+        from types import SimpleNamespace
+
+        devices = [SimpleNamespace(name=f"/physical_device:GPU:{i}") for i in range(len(names))]
+        details = {d.name: {"device_name": n, "compute_capability": (9, 0)} for d, n in
+                   zip(devices, names, strict=True)}  # fmt: skip
+        self.grown: list[str] = []
+        experimental = SimpleNamespace(
+            get_device_details=lambda d: details[d.name],
+            get_memory_growth=lambda d: d.name in self.grown,
+            set_memory_growth=lambda d, on: self.grown.append(d.name),
+        )
+        self.config = SimpleNamespace(
+            list_physical_devices=lambda kind: devices if kind == "GPU" else [],
+            experimental=experimental,
+        )
+        self.test = SimpleNamespace(is_built_with_cuda=lambda: True)
+
+
+def test_gpu_device_label_memory_growth_and_listing_on_a_cpu(fake_smi, monkeypatch, capsys):
+    from nnexplorer.cli import server
+    from nnexplorer.core import devices
+
+    fake = _FakeTensorFlow(["NVIDIA H200"])
+    monkeypatch.setenv("PATH", f"{Path(fake_smi).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # a run pinned to the second GPU
+    monkeypatch.setenv("NNEXPLORER_GPU", "1")
+    monkeypatch.delenv(gpus.SLOTS_ENV, raising=False)
+    monkeypatch.setattr(devices, "import_tensorflow", lambda: fake)
+    monkeypatch.setattr(devices, "_DEVICE_LABEL", None)
+    monkeypatch.setattr(devices, "describe_devices", lambda: {"device": "NVIDIA H200"})
+    monkeypatch.setattr(devices, "versions", lambda: {"tensorflow": "2.x"})
+    assert devices.configure_devices() == "NVIDIA H200 (GPU 1)"
+    assert fake.grown == ["/physical_device:GPU:0"]  # memory growth on, before first use
+    listed = devices.list_devices()
+    assert listed["gpus"] == [
+        {
+            "device": "/physical_device:GPU:0",
+            "name": "NVIDIA H200",
+            "compute_capability": "9.0",
+            "memory_mib": 143771,
+            "cuda_id": "1",
+        }
+    ]
+    monkeypatch.setattr(devices, "list_devices", lambda: listed)
+    args = type("Args", (), {"json": False})()
+    assert server.cmd_devices(args) == 0
+    out = capsys.readouterr().out
+    assert "GPU 1: NVIDIA H200, 140.4 GiB, compute 9.0" in out
+    assert "1 slot(s) (slot 1 -> GPU 1)" in out
