@@ -287,8 +287,11 @@ class RunController:
             again = self._stop_requested and escalate
             self._stop_requested = True
             run.stopping = True
-            if self._handle is not None:
-                (self._handle.kill if again else self._handle.stop)()
+            handle = self._handle
+        if handle is not None:
+            # off the UI thread: a stop writes a request file, a kill waits for the process to go
+            ask = handle.kill if again else handle.stop
+            threading.Thread(target=ask, name="stop-run", daemon=True).start()
         if again:
             host.log_line("Killing the worker process.", "warning")
             return
