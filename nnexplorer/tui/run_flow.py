@@ -112,6 +112,7 @@ class RunController:
         self._handle: RunControl | None = None
         self._handle_lock = threading.Lock()
         self._stop_requested = False
+        self._left: set[str] = set()  # keys of runs left going (no longer followed)
 
     @property
     def busy(self) -> bool:
@@ -260,8 +261,8 @@ class RunController:
     def worker_ended(self, worker: Worker[None]) -> None:
         """The thread worker is done: report a run it left unfinished as failed."""
         run = self.runs.get(worker.name)
-        if run is None or not run.running:
-            return
+        if run is None or not run.running or run.key in self._left:
+            return  # ended, or left going on purpose (its events no longer followed)
         if worker.state == WorkerState.ERROR:
             error = worker.error
             message = (
@@ -307,6 +308,8 @@ class RunController:
     def detach(self) -> Path | None:
         """Stop following the active run and leave it going; its run folder (None: no run)."""
         run = self.active_run
+        if run is not None:
+            self._left.add(run.key)
         with self._handle_lock:
             if self._handle is not None:
                 self._handle.close()

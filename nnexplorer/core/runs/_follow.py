@@ -117,7 +117,7 @@ class EventFollower:
         meta = read_meta(self.run_dir)
         status = live_status(meta)
         if status == "unfinished":  # no worker pid yet: just created, or written long ago
-            created = meta.get("created")
+            created = meta.get("resumed") or meta.get("created")
             young = isinstance(created, int | float) and time.time() - created < YOUNG_SECONDS
             return "queued" if young else "interrupted"
         return status

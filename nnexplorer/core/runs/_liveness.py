@@ -221,8 +221,9 @@ class Liveness:
         self.close()
 
     def start(self) -> Liveness:
-        """Write run.json and start the heartbeat thread."""
+        """Write run.json, act on a request made before the run began, start the heartbeat."""
         self._write()
+        self._watch_request()
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         self._thread.start()
         return self
