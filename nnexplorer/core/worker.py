@@ -210,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                 queue = _take_slot(run_dir, out, cancel, args, liveness)
             except (NnxError, OSError) as exc:
                 return _failed(run_dir, out, str(exc), mode)
+            except KeyboardInterrupt:  # a second stop while queued
+                queue = None
             if queue is None:
                 return _stopped_while_queued(run_dir, out, mode)
         try:
