@@ -290,7 +290,7 @@ def test_journal_records_from_elsewhere_are_ignored_and_never_counted(tmp_path):
 
 
 def test_settings_that_do_not_change_results_may_differ_on_resume(tmp_path):
-    from nnexplorer.cli.headless import _resume_dir
+    from nnexplorer.cli.headless import resume_dir as _resume_dir
     from nnexplorer.core.search._identity import preset_fingerprint
 
     spec = load_preset("digits", ["grid.n_jobs=4"])

@@ -189,7 +189,8 @@ def grid_script(
 
 
 class FakeHandle:
-    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed (a RunControl)."""
+    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed, ``close()`` stops
+    following it (no end is reported, as with a detached run left going) (a RunControl)."""
 
     def __init__(
         self, items: list[Any], run_dir: Path, delay: float = 0.0, mode: str = "train"
@@ -202,6 +203,7 @@ class FakeHandle:
         self.stopped = threading.Event()
         self.killed = threading.Event()
         self.released = threading.Event()
+        self.closed = threading.Event()
         self.returncode: int | None = None
 
     def events(self) -> Iterator[Event]:
@@ -209,10 +211,12 @@ class FakeHandle:
             if item is HOLD:
                 deadline = time.monotonic() + 30
                 while not (self.released.is_set() or self.stopped.is_set() or self.killed.is_set()):
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > deadline or self.closed.is_set():
                         break
                     time.sleep(0.01)
                 continue
+            if self.closed.is_set():
+                return
             if self.killed.is_set():
                 self.returncode = -9
                 yield RunFinished(run_id=self.run_id, status="failed", message="worker killed")
@@ -247,6 +251,9 @@ class FakeHandle:
 
     def kill(self) -> None:
         self.killed.set()
+
+    def close(self) -> None:
+        self.closed.set()
 
     def release(self) -> None:
         """Let a held script go on."""

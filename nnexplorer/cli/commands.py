@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -131,6 +132,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         spec = load_preset(args.preset, list(args.overrides), list(args.sweeps))
     else:
         spec = _load(args.preset, [*args.overrides, *scheduler_overrides(args)])
+    if args.detach:
+        from nnexplorer.cli.server import run_detached
+
+        return run_detached(spec, args)
+    if args.slots is not None:
+        raise NnxError("--slots applies to detached runs (add --detach)")
     return execute(
         spec,
         grid=args.grid or bool(args.sweeps),
@@ -153,9 +160,39 @@ def cmd_open(args: argparse.Namespace) -> int:
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
     from nnexplorer.tui.app import make_app
 
-    app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
+    if args.slots is not None and args.slots < 1:
+        raise NnxError(f"--slots: expected a whole number >= 1, got {args.slots}")
+    app = make_app(
+        spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs), slots=args.slots
+    )
     result = app.run()
+    # Nothing is left to clean up: skip the interpreter's last collections over every widget,
+    # which took ~1 s before the shell prompt came back (bench/quit_stop.py).
+    gc.freeze()
+    for run_dir in app.left_running:
+        note(
+            f"left running: {run_dir} (`nnexplorer attach {run_dir.name}` follows it, "
+            f"`nnexplorer stop {run_dir.name}` stops it)"
+        )
     return int(result) if isinstance(result, int) else int(app.return_code or 0)
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_attach as attach
+
+    return attach(args)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_stop as stop
+
+    return stop(args)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from nnexplorer.cli.server import cmd_devices as devices
+
+    return devices(args)
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -165,4 +202,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "runs": cmd_runs,
     "compare": cmd_compare,
+    "attach": cmd_attach,
+    "stop": cmd_stop,
+    "devices": cmd_devices,
 }

@@ -9,6 +9,7 @@ file, a CI log) it prints one plain line per epoch (per fit for a grid). Rich ho
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -24,7 +25,9 @@ from nnexplorer.core.events import (
     Event,
     LogEvent,
     RunFinished,
+    RunQueued,
     RunStarted,
+    SlotAcquired,
     silence,
 )
 from nnexplorer.core.formatting import (
@@ -73,6 +76,7 @@ class RunRenderer:
         self.finished: RunFinished | None = None
         self._lock = threading.RLock()
         self._live: Live | None = None
+        self._replaying = False
 
     def __enter__(self) -> RunRenderer:
         return self
@@ -93,6 +97,19 @@ class RunRenderer:
             handler = getattr(self, f"_on_{event.type}", None)
             if handler is not None:
                 handler(event)
+            if self._live is not None and not self._replaying:
+                self._live.refresh()
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Show a run's recorded events at once (attaching): the live display is drawn once
+        at the end; in a pipe each past epoch still gets its line."""
+        with self._lock:
+            self._replaying = True
+            try:
+                for event in events:
+                    self(event)
+            finally:
+                self._replaying = False
             if self._live is not None:
                 self._live.refresh()
 
@@ -109,6 +126,20 @@ class RunRenderer:
             self._live.start()
         else:
             self.console.print(self._header())
+
+    def _on_run_queued(self, event: RunQueued) -> None:
+        ahead = (
+            f" ({event.ahead} run{'s' if event.ahead != 1 else ''} ahead)" if event.ahead else ""
+        )
+        self.console.print(
+            Text(f"queued: waiting for a free slot of {event.slots}{ahead}", style="dim")
+        )
+
+    def _on_slot_acquired(self, event: SlotAcquired) -> None:
+        where = f" on GPU {event.gpu}" if event.gpu else ""
+        self.console.print(
+            Text(f"slot {event.slot + 1}/{event.slots}{where}: starting", style="dim")
+        )
 
     def _on_epoch_ended(self, event: EpochEnded) -> None:
         if self.live_mode:

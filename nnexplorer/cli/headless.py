@@ -119,17 +119,20 @@ def _engine(mode: Mode) -> Callable[..., Any]:
     return train
 
 
-def _resume_dir(run_dir: str, spec: Any) -> Path:
-    """Check that ``run_dir`` holds an unfinished grid run of ``spec``.
+def resume_dir(run_dir: str, spec: Any) -> Path:
+    """Check that ``run_dir`` holds an unfinished, not live grid run of ``spec``.
 
     Settings that do not change results (``grid.n_jobs``, the name) may differ.
     """
-    from nnexplorer.core.runs import load_run
+    from nnexplorer.core.runs import LIVE_STATUSES, load_run, run_status
     from nnexplorer.core.search._identity import resume_identity
 
     path = Path(run_dir).expanduser()
     if not (path / "preset.toml").is_file():
         raise NnxError(f"{path}: not a run directory (it has no preset.toml)")
+    status = run_status(path)
+    if status in LIVE_STATUSES:
+        raise NnxError(f"{path}: this run is still {status}; stop it first (nnexplorer stop)")
     record = load_run(path)
     if record.mode != "grid":
         raise NnxError(f"{path}: a {record.mode} run; only grid runs can be resumed")
@@ -143,7 +146,7 @@ def _resume_dir(run_dir: str, spec: Any) -> Path:
     return path
 
 
-def _check_cluster(spec: Any) -> None:
+def check_cluster(spec: Any) -> None:
     """A Dask search's scheduler must answer before anything starts (exit 2 if not)."""
     if spec.grid is None or spec.grid.backend != "dask":
         return
@@ -197,9 +200,9 @@ def execute(
         raise NnxError(f"--resume continues a grid run; {what}")
     preflight.before_run(spec, grid=mode == "grid", yes=yes or resume is not None, file=preset)
     if mode == "grid":
-        _check_cluster(spec)
+        check_cluster(spec)
     if resume is not None:
-        run_dir = _resume_dir(resume, spec)
+        run_dir = resume_dir(resume, spec)
     else:
         run_dir = create_run_dir(_runs_folder(runs), spec, mode)
     cancel = threading.Event()
@@ -248,8 +251,21 @@ def _outcome(result: Any, run_dir: Path, as_json: bool) -> int:
 def _call_engine(
     mode: Mode, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
 ) -> Any:
+    from nnexplorer.core.events import tee
+    from nnexplorer.core.runs import Liveness, clear_request, kill_this_run
+
     engine = _engine(mode)
-    with sigint_cancels(cancel):
+    clear_request(run_dir)
+    liveness = Liveness(
+        run_dir,
+        cancel=cancel,
+        on_kill=lambda: kill_this_run(run_dir, "killed on request (stop --kill)"),
+        mode=mode,
+        detached=False,
+    )
+    # the heartbeat lets other terminals see (and stop) this run; emit stays the display
+    with sigint_cancels(cancel), liveness:
+        out = tee(liveness.observe, emit)
         if mode == "grid":
-            return engine(spec, run_dir, emit, cancel, resume=resume is not None)
-        return engine(spec, run_dir, emit, cancel)
+            return engine(spec, run_dir, out, cancel, resume=resume is not None)
+        return engine(spec, run_dir, out, cancel)

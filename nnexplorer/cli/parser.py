@@ -13,7 +13,17 @@ from typing import NoReturn
 from nnexplorer import __version__
 from nnexplorer.cli.headless import PROG
 
-COMMANDS = ("run", "validate", "presets", "export", "runs", "compare")
+COMMANDS = (
+    "run",
+    "validate",
+    "presets",
+    "export",
+    "runs",
+    "compare",
+    "attach",
+    "stop",
+    "devices",
+)
 
 _MAIN_HELP = """\
 Build, train, compare and tune feed-forward neural networks from the terminal.
@@ -23,8 +33,11 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer validate FILE   check presets and print every error
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
-  nnexplorer runs            list past runs
+  nnexplorer runs            list past and live runs
+  nnexplorer attach RUN      follow a live (or finished) run; Ctrl-C leaves it running
+  nnexplorer stop RUN        stop a live or queued run (--kill: at once)
   nnexplorer compare RUN...  compare runs: settings that differ, metrics, curves
+  nnexplorer devices         what TensorFlow sees (GPUs, memory) and the run slots
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -47,6 +60,8 @@ _EXAMPLES = {
   nnexplorer run digits --grid --resume runs/20250101-120000-digits-mlp-1a2b
   nnexplorer run digits --grid --scheduler tcp://10.0.0.5:8786
   nnexplorer run big_grid.toml --grid --yes
+  nnexplorer run digits --detach                 # prints the run directory and returns
+  nnexplorer run digits --detach --slots 2       # at most two runs train at once
 
 exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 interrupted""",
     "validate": """examples:
@@ -70,6 +85,22 @@ exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 in
 
 A run is a run directory or a run id under --runs; a sweep or grid run expands to its
 variants or candidates.""",
+    "attach": """examples:
+  nnexplorer attach 20250101-120000-digits-mlp-1a2b
+  nnexplorer attach digits-mlp-1a2b             # a unique part of the id is enough
+  nnexplorer attach runs/20250101-120000-digits-mlp-1a2b --json
+
+exit codes: the run's (0 completed, 1 failed, diverged or interrupted, 130 stopped);
+130 also when Ctrl-C leaves the run going""",
+    "stop": """examples:
+  nnexplorer stop 20250101-120000-digits-mlp-1a2b
+  nnexplorer stop digits-mlp-1a2b --kill
+
+exit codes: 0 asked, 1 the run is not live, 2 no such run""",
+    "devices": """examples:
+  nnexplorer devices
+  CUDA_VISIBLE_DEVICES=1 nnexplorer devices
+  nnexplorer devices --json""",
 }
 
 
@@ -106,6 +137,23 @@ def _add_runs(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where run directories live (default: $NNEXPLORER_RUNS, else ./runs)",
     )
+
+
+def _add_slots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--slots",
+        type=int,
+        metavar="N",
+        help="detached runs that train at once in the runs folder; the others queue "
+        "(default: $NNEXPLORER_SLOTS, else one per GPU, else 1)",
+    )
+
+
+def _add_run_ref(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "run", metavar="RUN", help="a run directory, or a run id (or a unique part of one)"
+    )
+    _add_runs(parser)
 
 
 def build_parser() -> Parser:
@@ -161,6 +209,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="run a grid of more than 10,000 fits anyway (otherwise refused with an estimate)",
     )
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="start the run as a server-side job: print its run directory and return at once",
+    )
+    _add_slots(run)
 
     validate = command("validate", "Check presets and print every error of every file.")
     validate.add_argument("presets", nargs="+", metavar="PRESET", help="preset files or names")
@@ -175,7 +229,9 @@ def build_parser() -> Parser:
     _add_set(export)
     export.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE")
 
-    runs = command("runs", "List past runs: id, name, mode, status, epochs, test metrics, time.")
+    runs = command(
+        "runs", "List past and live runs: id, name, mode, status, epochs, test metrics, time."
+    )
     _add_runs(runs)
     runs.add_argument("--json", action="store_true", help="print the list as JSON (for scripts)")
     runs.add_argument(
@@ -188,7 +244,7 @@ def build_parser() -> Parser:
         default=[],
         metavar="STATUS",
         help="show only runs with this status (repeatable, or comma-separated): "
-        "completed, diverged, cancelled, failed, unfinished, ...",
+        "completed, diverged, cancelled, failed, queued, running, interrupted, damaged, ...",
     )
 
     compare = command("compare", "Compare runs: the settings that differ, metrics and curves.")
@@ -206,6 +262,19 @@ def build_parser() -> Parser:
         "--plot", action="store_true", help="draw the metric's curves overlaid in the terminal"
     )
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    attach = command(
+        "attach", "Follow a run: its epochs so far, then live until it ends (Ctrl-C detaches)."
+    )
+    _add_run_ref(attach)
+    attach.add_argument("--json", action="store_true", help="stream the events as JSON lines")
+
+    stop = command("stop", "Stop a live run after its current batch (a queued run never starts).")
+    _add_run_ref(stop)
+    stop.add_argument("--kill", action="store_true", help="end it at once (recorded as failed)")
+
+    devices = command("devices", "What TensorFlow sees (GPUs and memory, or CPU only); slots.")
+    devices.add_argument("--json", action="store_true", help="print it as JSON")
     return parser
 
 
@@ -223,15 +292,18 @@ def open_parser() -> Parser:
     """The parser of ``nnexplorer [PRESET]``: open the explorer."""
     parser = Parser(
         prog=PROG,
-        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR]",
+        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR] [--slots N]",
         description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
-        "Other commands: run, validate, presets, export, runs (see `nnexplorer --help`).",
+        "Runs are detached: they go on when the explorer quits (choose Leave running).\n\n"
+        "Other commands: run, validate, presets, export, runs, attach, stop, devices "
+        "(see `nnexplorer --help`).",
         epilog=_EXAMPLES["open"],
         formatter_class=_formatter,
     )
     parser.add_argument("preset", nargs="?", default="digits", metavar="PRESET")
     _add_set(parser)
     _add_runs(parser)
+    _add_slots(parser)
     return parser
 
 

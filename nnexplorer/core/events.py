@@ -26,8 +26,9 @@ from typing import (
     runtime_checkable,
 )
 
-RunStatus = Literal["completed", "diverged", "cancelled", "failed"]
-"""How a run ended."""
+RunStatus = Literal["completed", "diverged", "cancelled", "failed", "interrupted"]
+"""How a run ended. ``interrupted`` is never recorded by a run: a follower of a detached run
+(:mod:`nnexplorer.core.runs`) ends with it when the worker died without recording an end."""
 Mode = Literal["train", "grid", "sweep"]
 """What a run does: train one network, search a grid (cross-validated), or sweep variants.
 
@@ -39,7 +40,13 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 SEARCH_MODES: tuple[Mode, ...] = ("grid", "sweep")
 """The modes whose run trains many networks: a grid's candidates, a sweep's variants."""
 
-EXIT_CODE: dict[RunStatus, int] = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+EXIT_CODE: dict[RunStatus, int] = {
+    "completed": 0,
+    "diverged": 1,
+    "failed": 1,
+    "cancelled": 130,
+    "interrupted": 1,
+}
 """The process exit code of a run by its status (the command line's and the worker's)."""
 
 
@@ -156,6 +163,27 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunQueued(Event):
+    """A detached run waits for a free slot; ``ahead`` runs were queued before it."""
+
+    type: ClassVar[str] = "run_queued"
+    slots: int = 1
+    ahead: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotAcquired(Event):
+    """A detached run got slot ``slot`` (0-based) of ``slots``; ``gpu`` is the GPU it is pinned
+    to (its ``CUDA_VISIBLE_DEVICES`` entry, empty on a CPU-only machine)."""
+
+    type: ClassVar[str] = "slot_acquired"
+    slot: int = 0
+    slots: int = 1
+    gpu: str = ""
+    waited: float = 0.0  # seconds spent in the queue
+
+
+@dataclass(frozen=True, kw_only=True)
 class EpochEnded(Event):
     """An epoch finished. ``metrics`` holds loss, val_loss, accuracy, val_accuracy, ..."""
 
@@ -248,6 +276,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CandidateFinished,
         RunFinished,
         LogEvent,
+        RunQueued,
+        SlotAcquired,
     )
 }
 

@@ -93,6 +93,10 @@ class RunControl(Protocol):
         """Wait for the run to end; its exit code."""
         ...
 
+    def close(self) -> None:
+        """Stop following the run: :meth:`events` ends soon, and a detached run goes on."""
+        ...
+
 
 class StartRun(Protocol):
     """The shape of :func:`start_run`, which a front end may be given a stand-in for."""
@@ -121,6 +125,7 @@ class RunHandle:
         self._stop_requested = False
         self._killed = False
         self._finished = False
+        self._closed = False
 
     @property
     def pid(self) -> int:
@@ -143,6 +148,8 @@ class RunHandle:
         stream = self.process.stdout
         assert stream is not None
         for line in stream:
+            if self._closed:
+                return
             line = line.strip()
             if not line.startswith("{"):
                 continue
@@ -237,8 +244,12 @@ class RunHandle:
             self._timer.cancel()
         return code
 
+    def close(self) -> None:
+        """Stop reading events (at the worker's next line); the worker itself goes on."""
+        self._closed = True
 
-def _worker_env() -> dict[str, str]:
+
+def worker_env() -> dict[str, str]:
     """The environment of a worker: ours, with this package importable and output unbuffered."""
     env = dict(os.environ)
     package_parent = str(Path(nnexplorer.__file__).resolve().parent.parent)
@@ -281,7 +292,7 @@ def start_run(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=_worker_env(),
+            env=worker_env(),
             start_new_session=True,
             text=True,
             encoding="utf-8",

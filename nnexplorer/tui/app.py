@@ -31,7 +31,13 @@ from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, Layers
 from nnexplorer.tui.protocols import StartRun
 from nnexplorer.tui.run_flow import RUN_GROUP, RunController
 from nnexplorer.tui.screens.code_view import CodeScreen
-from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog, preset_choices
+from nnexplorer.tui.screens.dialogs import (
+    ConfirmDialog,
+    ErrorDialog,
+    PathDialog,
+    QuitDialog,
+    preset_choices,
+)
 from nnexplorer.tui.screens.help import HelpScreen
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
@@ -39,7 +45,7 @@ from nnexplorer.tui.session import RunView
 from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.results_table import ResultsTable
 
-QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
+QUIT_GRACE = 10.0  # seconds quitting waits for a stopping run; then it stops on its own
 
 
 class NNExplorerApp(App[int]):
@@ -72,14 +78,17 @@ class NNExplorerApp(App[int]):
         preset_path: str | Path | None = None,
         runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
+        slots: int | None = None,
     ) -> None:
         super().__init__()
         if spec is None:
             spec = load_preset(preset_path or DEFAULT_PRESET)
         self.draft = Draft(spec.to_dict())
         self.preset_path = Path(preset_path) if preset_path else None
-        self.run_control = RunController(self, runner_factory, runs_root)
+        self.run_control = RunController(self, runner_factory, runs_root, slots)
         self._quitting = False
+        self.left_running: list[Path] = []  # runs that quitting left going (Leave running)
+        self.still_stopping: list[Path] = []  # runs asked to stop that had not ended at exit
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         on_main = len(self.screen_stack) == 1
@@ -303,6 +312,9 @@ class NNExplorerApp(App[int]):
         if what == "resume":
             self.run_control.resume(run_dir)
             return
+        if what == "attach":
+            self.run_control.attach(run_dir)
+            return
         from nnexplorer.core.runs import load_run
 
         try:
@@ -325,29 +337,43 @@ class NNExplorerApp(App[int]):
         self.main.loss_chart.action_toggle_log()
 
     async def action_quit(self) -> None:
-        """Quit; asks first while a run is active."""
-        if not self.busy:
+        """Quit; while a run is active, ask: Stop it, Leave it running, or Cancel."""
+        run = self.run_control.active_run
+        if run is None:
             self.exit(0)
             return
-        if isinstance(self.screen, ConfirmDialog):
+        if isinstance(self.screen, QuitDialog) or self._quitting:
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
+        def answer(choice: str | None) -> None:
+            if choice == "stop":
                 self.stop_and_exit()
+            elif choice == "leave":
+                self.leave_and_exit()
 
-        self.push_screen(
-            ConfirmDialog("A run is active. Stop it and quit?", "Stop and quit", "Stay"), answer
-        )
+        self.push_screen(QuitDialog(run.name, run.state_line()), answer)
 
     def stop_and_exit(self) -> None:
-        """Stop the active run, then quit when it has ended (or after a grace period)."""
-        self._quitting = True
-        self.run_control.stop()
-        self.set_timer(QUIT_GRACE, self._kill_and_exit)
+        """Stop the active run ("Stopping..." at once), then quit as soon as it has ended.
 
-    def _kill_and_exit(self) -> None:
-        self.run_control.kill_active()
+        A run that takes longer than :data:`QUIT_GRACE` is left to finish stopping on its own
+        (it is detached; the stop request stands).
+        """
+        self._quitting = True
+        self.run_control.stop(escalate=False)
+        self.set_timer(QUIT_GRACE, self._exit_while_stopping)
+
+    def _exit_while_stopping(self) -> None:
+        run_dir = self.run_control.detach()
+        if run_dir is not None and self.run_control.busy:
+            self.still_stopping.append(run_dir)
+        self.exit(0)
+
+    def leave_and_exit(self) -> None:
+        """Quit and leave the active run going (``nnexplorer attach`` follows it again)."""
+        run_dir = self.run_control.detach()
+        if run_dir is not None:
+            self.left_running.append(run_dir)
         self.exit(0)
 
     def _exit_if_quitting(self) -> None:
@@ -386,8 +412,8 @@ class NNExplorerApp(App[int]):
                 )
 
     def on_unmount(self) -> None:
-        # the thread following a run would otherwise wait on a worker that outlives the app
-        self.run_control.kill_active()
+        # stop following (the thread would otherwise keep the process alive); the run goes on
+        self.run_control.detach()
 
 
 def make_app(
@@ -395,13 +421,15 @@ def make_app(
     preset_path: str | Path | None = None,
     runner_factory: StartRun | None = None,
     runs_root: str | Path | None = None,
+    slots: int | None = None,
 ) -> NNExplorerApp:
     """The explorer for ``spec`` (default: the bundled digits preset).
 
-    ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a handle
-    with ``events()``, ``stop()`` and ``kill()``; the default is ``core.runner.start_run``.
+    ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a
+    ``RunControl`` (``events()``, ``stop()``, ``kill()``, ``close()``); the default starts
+    detached runs (``core.detach.start_detached``) with ``slots``.
     """
-    return NNExplorerApp(spec, preset_path, runner_factory, runs_root)
+    return NNExplorerApp(spec, preset_path, runner_factory, runs_root, slots)
 
 
 __all__ = ["NNExplorerApp", "make_app"]

@@ -21,13 +21,17 @@ class RunView(RunProgress):
     settings: str = ""
     grid_params: dict[str, list[Any]] = field(default_factory=dict)
     started: float | None = field(default_factory=time.time)  # from the moment it was asked for
+    stopping: bool = False  # a stop was asked (F7, or quitting with Stop)
 
     def state_line(self) -> str:
         """The status-bar state: Training epoch 7/50, 1.2 s/epoch, ETA 00:51 / Done / ..."""
         if not self.running:
             return status_word(self.status).capitalize()
+        if self.stopping:
+            return "Stopping..."
         if self.status == "queued":
-            return "Queued: waiting for a free slot..."
+            ahead = f" ({self.ahead} ahead)" if self.ahead else ""
+            return f"Queued: waiting for a free slot{ahead}..."
         if self.status != "running":
             return "Starting worker..."
         if self.mode == "grid":

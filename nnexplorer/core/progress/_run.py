@@ -14,9 +14,11 @@ from nnexplorer.core.events import (
     EpochEnded,
     Event,
     RunFinished,
+    RunQueued,
     RunStarted,
     RunStatus,
     RunSummary,
+    SlotAcquired,
 )
 from nnexplorer.core.formatting import finite, lower_is_better, main_metric
 from nnexplorer.core.progress._fits import REFIT, CandidateProgress, FitProgress, History
@@ -51,6 +53,9 @@ class RunProgress:
     test_metrics: dict[str, Any] = field(default_factory=dict)
     best_params: dict[str, Any] | None = None
     best_score: float | None = None
+    ahead: int = 0  # a queued run: runs queued before it
+    slot: int | None = None  # a detached run's slot (0-based) once it has one
+    gpu: str = ""  # the GPU its slot is pinned to (CUDA_VISIBLE_DEVICES), "" without
 
     # ------------------------------------------------------------------ folding events
 
@@ -84,6 +89,16 @@ class RunProgress:
         self.scoring = event.scoring or self.scoring
         self.name = self.name or str(event.spec.get("name") or "")
         self.epochs_planned = self.epochs_planned or int(event.spec.get("epochs") or 0)
+
+    def _on_run_queued(self, event: RunQueued) -> None:
+        if self.status in ("queued", "starting"):
+            self.status = "queued"
+        self.ahead = event.ahead
+
+    def _on_slot_acquired(self, event: SlotAcquired) -> None:
+        if self.status == "queued":
+            self.status = "starting"
+        self.slot, self.gpu, self.ahead = event.slot, event.gpu, 0
 
     def _on_epoch_ended(self, event: EpochEnded) -> None:
         self._fit_of(event.candidate, event.fold, activate=True).add_epoch(event)

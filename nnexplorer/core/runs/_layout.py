@@ -14,6 +14,8 @@ META_FILE = "run.json"
 MODEL_FILE = "model.keras"
 STDERR_FILE = "stderr.log"
 GRID_FILE = "grid.csv"  # a grid's candidates, a sweep's variants: one row each
+STOP_FILE = "stop.request"  # a stop (or kill) asked of a live run from any terminal
+SLOTS_DIR = ".slots"  # in the runs folder: the slot locks and the queue of detached runs
 _NAME_RE = re.compile(r"^(\d{8}-\d{6})-([a-z0-9-]*)-([0-9a-f]{4})$")
 _GRID_KEYS = ("candidate", "fold")
 

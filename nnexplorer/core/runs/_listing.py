@@ -28,6 +28,7 @@ from nnexplorer.core.runs._layout import (
     PRESET_FILE,
     runs_root,
 )
+from nnexplorer.core.runs._liveness import LIVE_STATUSES, live_status
 from nnexplorer.core.runs._records import read_events, read_history, summary_of
 from nnexplorer.core.runs._schema import check_meta, read_json
 from nnexplorer.core.spec import ExperimentSpec, spec_from_toml
@@ -47,7 +48,8 @@ class RunInfo:
     run_id: str
     name: str
     mode: Mode
-    status: str  # a RunStatus, "unfinished" while there is no summary, or "damaged"
+    status: str  # a RunStatus; without a summary queued, running, interrupted (or unfinished);
+    # or "damaged"
     started: datetime | None
     summary: RunSummary | None
     pid: int | None = None  # the worker's process id while the run lives
@@ -62,6 +64,11 @@ class RunInfo:
         if self.started is None or not isinstance(wall, int | float):
             return None
         return self.started + timedelta(seconds=float(wall))
+
+    @property
+    def live(self) -> bool:
+        """True while the run is queued or running."""
+        return self.status in LIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,8 @@ def run_info(run_dir: Path) -> RunInfo:
     summary, summary_problem = summary_of(run_dir)
     name, preset_problem = _preset_name(run_dir)
     problem = next((p for p in (summary_problem, preset_problem, meta_problem) if p), "")
-    status = str(summary["status"]) if summary else "unfinished"
+    status = str(summary["status"]) if summary else live_status(meta)
+    pid = meta.get("pid")
     return RunInfo(
         run_dir=run_dir,
         run_id=run_dir.name,
@@ -142,6 +150,9 @@ def run_info(run_dir: Path) -> RunInfo:
         status="damaged" if problem else status,
         started=_started(run_dir, meta),
         summary=summary,
+        pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        host=str(meta.get("host") or ""),
+        progress=str(meta.get("progress") or "") if status in LIVE_STATUSES else "",
         problem=problem,
     )
 
