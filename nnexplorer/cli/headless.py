@@ -251,6 +251,16 @@ def _outcome(result: Any, run_dir: Path, as_json: bool) -> int:
 def _call_engine(
     mode: Mode, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
 ) -> Any:
+    from nnexplorer.core.runs import run_lock
+
+    with run_lock(run_dir):  # a refused writer touches nothing (the engine locks it again)
+        return _engine_live(mode, spec, run_dir, emit, cancel, resume)
+
+
+def _engine_live(
+    mode: Mode, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
+) -> Any:
+    """The engine, with a heartbeat that lets other terminals see (and stop) this run."""
     from nnexplorer.core.events import tee
     from nnexplorer.core.runs import Liveness, clear_request, kill_this_run
 
@@ -263,8 +273,7 @@ def _call_engine(
         mode=mode,
         detached=False,
     )
-    # the heartbeat lets other terminals see (and stop) this run; emit stays the display
-    with sigint_cancels(cancel), liveness:
+    with sigint_cancels(cancel), liveness:  # emit stays the display
         out = tee(liveness.observe, emit)
         if mode == "grid":
             return engine(spec, run_dir, out, cancel, resume=resume is not None)

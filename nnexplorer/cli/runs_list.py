@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnexplorer.cli.headless import EXIT_OK
+from nnexplorer.cli.server import resume_hints
 from nnexplorer.cli.tables import status_text
 from nnexplorer.core.events import json_safe
 from nnexplorer.core.formatting import (
@@ -151,6 +152,7 @@ def run_record(run: Any) -> dict[str, Any]:
         "pid": getattr(run, "pid", None),
         "host": getattr(run, "host", "") or "",
         "message": summary.get("message") or "",
+        "problem": getattr(run, "problem", "") or "",
     }
     if run.mode in ("grid", "sweep"):
         record["best_params"] = summary.get("best_params") or {}
@@ -201,4 +203,6 @@ def list_command(args: argparse.Namespace) -> int:
     for run in runs:  # why a run is damaged: under the table, so that rows stay one line
         if getattr(run, "problem", ""):
             console.print(Text(f"{run.run_id}  damaged: {run.problem}"), soft_wrap=True)
+    for line in resume_hints(runs):
+        console.print(Text(line), soft_wrap=True)
     return EXIT_OK

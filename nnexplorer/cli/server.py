@@ -147,34 +147,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_info(info: Any) -> dict[str, Any]:
-    """One run of the list as JSON: what the table shows, plus pid, host and the folder."""
-    summary = info.summary or {}
-    return {
-        "id": info.run_id,
-        "name": info.name,
-        "mode": info.mode,
-        "status": info.status,
-        "progress": info.progress,
-        "pid": info.pid,
-        "host": info.host,
-        "started": info.started.isoformat(timespec="seconds") if info.started else None,
-        "epochs_completed": summary.get("epochs_completed"),
-        "test_metrics": summary.get("test_metrics") or {},
-        "best_score": summary.get("best_score"),
-        "wall_seconds": summary.get("wall_seconds"),
-        "run_dir": str(info.run_dir),
-    }
-
-
-def print_runs_json(records: list[Any]) -> int:
-    """``runs --json``: a JSON array, newest first."""
-    from nnexplorer.core.events import json_safe
-
-    print(json.dumps(json_safe([run_info(info) for info in records]), indent=2, allow_nan=False))
-    return EXIT_OK
-
-
 def resume_hints(records: list[Any], limit: int = 3) -> list[str]:
     """A line for each interrupted grid run (the newest ``limit``): how to resume it."""
     grids = [i for i in records if i.mode == "grid" and i.status == "interrupted"]

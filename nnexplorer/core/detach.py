@@ -35,6 +35,7 @@ from nnexplorer.core.runs import (
     read_meta,
     read_summary,
     request_stop,
+    run_lock,
     run_status,
     runs_root,
     this_host,
@@ -132,6 +133,8 @@ def _resume_dir(resume: str | Path) -> Path:
     summary = read_summary(run_dir)
     if summary is not None and summary.get("status") == "completed":
         raise RunError(f"{run_dir}: this grid run already completed; nothing to resume")
+    with run_lock(run_dir):  # RunInUse now, before anything in the folder changes
+        pass
     return run_dir
 
 

@@ -195,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     if not (run_dir / "preset.toml").is_file():
         print(f"worker: {run_dir / 'preset.toml'} not found", file=sys.stderr)
         return 2
-    from nnexplorer.core.runs import Liveness, kill_this_run
+    from nnexplorer.core.errors import NnxError
+    from nnexplorer.core.runs import Liveness, acquire, kill_this_run
 
+    try:
+        acquire(run_dir)  # held until this process exits; a refused writer touches nothing
+    except NnxError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return exc.exit_code
     liveness = Liveness(
         run_dir,
         status="queued" if args.detached else "running",
@@ -209,8 +215,6 @@ def main(argv: list[str] | None = None) -> int:
     with liveness:
         out = tee(liveness.observe, emit)
         if args.detached:
-            from nnexplorer.core.errors import NnxError
-
             try:
                 queue = _take_slot(run_dir, out, cancel, args, liveness)
             except (NnxError, OSError) as exc:
@@ -234,14 +238,8 @@ def _run(
     run_dir: Path, emit: Emit, cancel: threading.Event, args: argparse.Namespace, mode: Mode
 ) -> int:
     from nnexplorer.core.errors import NnxError
-    from nnexplorer.core.runs import acquire
     from nnexplorer.core.spec import spec_from_toml
 
-    try:
-        acquire(run_dir)  # held until this process exits
-    except NnxError as exc:
-        print(f"worker: {exc}", file=sys.stderr)
-        return exc.exit_code
     preset = run_dir / "preset.toml"
     try:
         spec = spec_from_toml(preset.read_text(encoding="utf-8"), file=str(preset))
