@@ -12,10 +12,12 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError, SpecError
+from nnexplorer.core.help import DEFAULT_LANG, LANGUAGE_NAMES
 from nnexplorer.core.spec import (
     DEFAULT_PRESET,
     ExperimentSpec,
@@ -65,6 +67,7 @@ class NNExplorerApp(App[int]):
             for key, pane in PANE_KEYS.items()
         ],
     ]
+    language: reactive[str] = reactive(DEFAULT_LANG)  # of the help and teaching text
 
     def __init__(
         self,
@@ -72,8 +75,10 @@ class NNExplorerApp(App[int]):
         preset_path: str | Path | None = None,
         runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
+        language: str = DEFAULT_LANG,
     ) -> None:
         super().__init__()
+        self.set_reactive(NNExplorerApp.language, language)
         if spec is None:
             spec = load_preset(preset_path or DEFAULT_PRESET)
         self.draft = Draft(spec.to_dict())
@@ -272,7 +277,12 @@ class NNExplorerApp(App[int]):
 
     def action_help(self) -> None:
         """Explain the concept behind the focused pane."""
-        self.push_screen(HelpScreen(self.main.focused_pane()))
+        self.push_screen(HelpScreen(self.main.focused_pane(), self.language))
+
+    def action_language(self, lang: str) -> None:
+        """Speak ``lang`` in the help and teaching text (open screens follow at once)."""
+        self.language = lang
+        self.notify(f"Language: {LANGUAGE_NAMES[lang]}")
 
     def action_code(self) -> None:
         """Show the equivalent Keras (or scikeras + GridSearchCV) script."""
@@ -395,13 +405,15 @@ def make_app(
     preset_path: str | Path | None = None,
     runner_factory: StartRun | None = None,
     runs_root: str | Path | None = None,
+    language: str = DEFAULT_LANG,
 ) -> NNExplorerApp:
-    """The explorer for ``spec`` (default: the bundled digits preset).
+    """The explorer for ``spec`` (default: the bundled digits preset), its teaching text in
+    ``language`` (``en``, ``es``).
 
     ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a handle
     with ``events()``, ``stop()`` and ``kill()``; the default is ``core.runner.start_run``.
     """
-    return NNExplorerApp(spec, preset_path, runner_factory, runs_root)
+    return NNExplorerApp(spec, preset_path, runner_factory, runs_root, language)
 
 
 __all__ = ["NNExplorerApp", "make_app"]
