@@ -97,18 +97,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     return execute(spec, grid=args.grid, as_json=args.json, runs=args.runs, resume=args.resume)
 
 
+def cmd_help(args: argparse.Namespace) -> int:
+    """The concept help: the topic list, or one topic's page."""
+    from nnexplorer.cli.console import make_console
+    from nnexplorer.cli.helptext import print_page, print_topics
+    from nnexplorer.core.help import find_topic, page, resolve_language
+
+    lang = resolve_language(args.lang)
+    console = make_console()
+    if args.topic is None:
+        print_topics(lang, console)
+    else:
+        print_page(page(find_topic(args.topic), lang), console)
+    return EXIT_OK
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     """Open the explorer; without a terminal, run the preset headless instead."""
+    from nnexplorer.core.help import resolve_language
     from nnexplorer.core.runs import runs_root
     from nnexplorer.core.spec import resolve_preset_path
 
+    language = resolve_language(args.lang)
     spec = _load(args.preset, args.overrides)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
         return execute(spec, grid=False, as_json=False, runs=args.runs, resume=None)
     from nnexplorer.tui.app import make_app
 
-    app = make_app(spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs))
+    app = make_app(
+        spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs), language=language
+    )
     result = app.run()
     return int(result) if isinstance(result, int) else int(app.return_code or 0)
 
@@ -119,4 +138,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": cmd_presets,
     "export": cmd_export,
     "runs": cmd_runs,
+    "help": cmd_help,
 }

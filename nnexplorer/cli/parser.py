@@ -13,7 +13,7 @@ from typing import NoReturn
 from nnexplorer import __version__
 from nnexplorer.cli.headless import PROG
 
-COMMANDS = ("run", "validate", "presets", "export", "runs")
+COMMANDS = ("run", "validate", "presets", "export", "runs", "help")
 
 _MAIN_HELP = """\
 Build, train, compare and tune feed-forward neural networks from the terminal.
@@ -24,6 +24,7 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
   nnexplorer runs            list past runs
+  nnexplorer help [TOPIC]    the concepts behind the app, in English or Spanish (--lang es)
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -56,6 +57,13 @@ exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 in
     "runs": """examples:
   nnexplorer runs
   nnexplorer runs --runs /data/nnexplorer-runs""",
+    "help": """examples:
+  nnexplorer help
+  nnexplorer help init
+  nnexplorer help q-dropout --lang es
+  nnexplorer help backprop | less
+
+language: --lang, else $NNEXPLORER_LANG, else the locale (LANG=es_* gives Spanish), else English""",
 }
 
 
@@ -91,6 +99,15 @@ def _add_runs(parser: argparse.ArgumentParser) -> None:
         "--runs",
         metavar="DIR",
         help="where run directories live (default: $NNEXPLORER_RUNS, else ./runs)",
+    )
+
+
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="language of the help and teaching text: en or es "
+        "(default: $NNEXPLORER_LANG, else the locale, else en)",
     )
 
 
@@ -149,6 +166,10 @@ def build_parser() -> Parser:
 
     runs = command("runs", "List past runs: id, name, mode, status, epochs, test metrics, time.")
     _add_runs(runs)
+
+    help_ = command("help", "Explain a concept or a view (without TOPIC: list the topics).")
+    help_.add_argument("topic", nargs="?", metavar="TOPIC", help="a topic, e.g. init or q-epoch")
+    _add_lang(help_)
     return parser
 
 
@@ -156,15 +177,16 @@ def open_parser() -> Parser:
     """The parser of ``nnexplorer [PRESET]``: open the explorer."""
     parser = Parser(
         prog=PROG,
-        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR]",
+        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR] [--lang LANG]",
         description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
-        "Other commands: run, validate, presets, export, runs (see `nnexplorer --help`).",
+        "Other commands: run, validate, presets, export, runs, help (see `nnexplorer --help`).",
         epilog=_EXAMPLES["open"],
         formatter_class=_formatter,
     )
     parser.add_argument("preset", nargs="?", default="digits", metavar="PRESET")
     _add_set(parser)
     _add_runs(parser)
+    _add_lang(parser)
     return parser
 
 
