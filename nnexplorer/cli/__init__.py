@@ -1,4 +1,4 @@
-"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs``.
+"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs | help``.
 
 Exit codes: 0 completed, 1 run failed or diverged, 2 bad preset or arguments, 130 interrupted.
 Errors go to stderr as ``nnexplorer: error: <file>: <key path>: <message>``, never a traceback.

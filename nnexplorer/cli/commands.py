@@ -149,11 +149,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_help(args: argparse.Namespace) -> int:
+    """The concept help: the topic list, or one topic's page."""
+    from nnexplorer.cli.console import make_console
+    from nnexplorer.cli.helptext import print_page, print_topics
+    from nnexplorer.core.help import find_topic, page, resolve_language
+
+    lang = resolve_language(args.lang)
+    console = make_console()
+    if args.topic is None:
+        print_topics(lang, console)
+    else:
+        print_page(page(find_topic(args.topic), lang), console)
+    return EXIT_OK
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     """Open the explorer; without a terminal, run the preset headless instead."""
+    from nnexplorer.core.help import resolve_language
     from nnexplorer.core.runs import runs_root
     from nnexplorer.core.spec import resolve_preset_path
 
+    language = resolve_language(args.lang)
     spec = _load(args.preset, args.overrides)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         note("not a terminal: running the preset headless (use `nnexplorer run` in scripts)")
@@ -163,7 +180,11 @@ def cmd_open(args: argparse.Namespace) -> int:
     if args.slots is not None and args.slots < 1:
         raise NnxError(f"--slots: expected a whole number >= 1, got {args.slots}")
     app = make_app(
-        spec, resolve_preset_path(args.preset), runs_root=runs_root(args.runs), slots=args.slots
+        spec,
+        resolve_preset_path(args.preset),
+        runs_root=runs_root(args.runs),
+        slots=args.slots,
+        language=language,
     )
     result = app.run()
     # Nothing is left to clean up: skip the interpreter's last collections over every widget,
@@ -205,4 +226,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "attach": cmd_attach,
     "stop": cmd_stop,
     "devices": cmd_devices,
+    "help": cmd_help,
 }

@@ -23,6 +23,7 @@ COMMANDS = (
     "attach",
     "stop",
     "devices",
+    "help",
 )
 
 _MAIN_HELP = """\
@@ -38,6 +39,7 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer stop RUN        stop a live or queued run (--kill: at once)
   nnexplorer compare RUN...  compare runs: settings that differ, metrics, curves
   nnexplorer devices         what TensorFlow sees (GPUs, memory) and the run slots
+  nnexplorer help [TOPIC]    the concepts behind the app, in English or Spanish (--lang es)
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -101,6 +103,13 @@ exit codes: 0 asked, 1 the run is not live, 2 no such run""",
   nnexplorer devices
   CUDA_VISIBLE_DEVICES=1 nnexplorer devices
   nnexplorer devices --json""",
+    "help": """examples:
+  nnexplorer help
+  nnexplorer help init
+  nnexplorer help q-dropout --lang es
+  nnexplorer help backprop | less
+
+language: --lang, else $NNEXPLORER_LANG, else the locale (LANG=es_* gives Spanish), else English""",
 }
 
 
@@ -154,6 +163,15 @@ def _add_run_ref(parser: argparse.ArgumentParser) -> None:
         "run", metavar="RUN", help="a run directory, or a run id (or a unique part of one)"
     )
     _add_runs(parser)
+
+
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="language of the help and teaching text: en or es "
+        "(default: $NNEXPLORER_LANG, else the locale, else en)",
+    )
 
 
 def build_parser() -> Parser:
@@ -275,6 +293,10 @@ def build_parser() -> Parser:
 
     devices = command("devices", "What TensorFlow sees (GPUs and memory, or CPU only); slots.")
     devices.add_argument("--json", action="store_true", help="print it as JSON")
+
+    help_ = command("help", "Explain a concept or a view (without TOPIC: list the topics).")
+    help_.add_argument("topic", nargs="?", metavar="TOPIC", help="a topic, e.g. init or q-epoch")
+    _add_lang(help_)
     return parser
 
 
@@ -292,11 +314,11 @@ def open_parser() -> Parser:
     """The parser of ``nnexplorer [PRESET]``: open the explorer."""
     parser = Parser(
         prog=PROG,
-        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR] [--slots N]",
+        usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR] [--slots N] [--lang LANG]",
         description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
         "Runs are detached: they go on when the explorer quits (choose Leave running).\n\n"
-        "Other commands: run, validate, presets, export, runs, attach, stop, devices "
-        "(see `nnexplorer --help`).",
+        "Other commands: run, validate, presets, export, runs, compare, attach, stop, devices, "
+        "help (see `nnexplorer --help`).",
         epilog=_EXAMPLES["open"],
         formatter_class=_formatter,
     )
@@ -304,6 +326,7 @@ def open_parser() -> Parser:
     _add_set(parser)
     _add_runs(parser)
     _add_slots(parser)
+    _add_lang(parser)
     return parser
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError, SpecError
+from nnexplorer.core.help import DEFAULT_LANG, LANGUAGE_NAMES
 from nnexplorer.core.spec import (
     DEFAULT_PRESET,
     ExperimentSpec,
@@ -71,6 +73,7 @@ class NNExplorerApp(App[int]):
             for key, pane in PANE_KEYS.items()
         ],
     ]
+    language: reactive[str] = reactive(DEFAULT_LANG)  # of the help and teaching text
 
     def __init__(
         self,
@@ -79,8 +82,10 @@ class NNExplorerApp(App[int]):
         runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
         slots: int | None = None,
+        language: str = DEFAULT_LANG,
     ) -> None:
         super().__init__()
+        self.set_reactive(NNExplorerApp.language, language)
         if spec is None:
             spec = load_preset(preset_path or DEFAULT_PRESET)
         self.draft = Draft(spec.to_dict())
@@ -281,7 +286,12 @@ class NNExplorerApp(App[int]):
 
     def action_help(self) -> None:
         """Explain the concept behind the focused pane."""
-        self.push_screen(HelpScreen(self.main.focused_pane()))
+        self.push_screen(HelpScreen(self.main.focused_pane(), self.language))
+
+    def action_language(self, lang: str) -> None:
+        """Speak ``lang`` in the help and teaching text (open screens follow at once)."""
+        self.language = lang
+        self.notify(f"Language: {LANGUAGE_NAMES[lang]}")
 
     def action_code(self) -> None:
         """Show the equivalent Keras (or scikeras + GridSearchCV) script."""
@@ -422,14 +432,16 @@ def make_app(
     runner_factory: StartRun | None = None,
     runs_root: str | Path | None = None,
     slots: int | None = None,
+    language: str = DEFAULT_LANG,
 ) -> NNExplorerApp:
-    """The explorer for ``spec`` (default: the bundled digits preset).
+    """The explorer for ``spec`` (default: the bundled digits preset), its teaching text in
+    ``language`` (``en``, ``es``).
 
     ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a
     ``RunControl`` (``events()``, ``stop()``, ``kill()``, ``close()``); the default starts
     detached runs (``core.detach.start_detached``) with ``slots``.
     """
-    return NNExplorerApp(spec, preset_path, runner_factory, runs_root, slots)
+    return NNExplorerApp(spec, preset_path, runner_factory, runs_root, slots, language)
 
 
 __all__ = ["NNExplorerApp", "make_app"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnexplorer.core.help import LANGUAGE_NAMES
 from nnexplorer.tui.screens.main import EDITOR_PANES, VIEW_PANES
 
 # actions of the main screen, off while a dialog or help page is on top (its own keys apply)
@@ -17,6 +18,11 @@ MAIN_ONLY = frozenset(
 )
 IDLE_ONLY = frozenset({"train", "grid", "resume_last"})  # not while a run is active
 BUSY_ONLY = frozenset({"stop"})  # only while a run is active
+# the Language commands' line of help, in the language each one switches to
+LANGUAGE_HELP = {
+    "en": "Help and teaching text in English",
+    "es": "Ayuda y textos de aprendizaje en español",
+}
 PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
 
 
@@ -58,6 +64,10 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Past runs (F3)", "Browse, reopen or resume runs", "runs"),
     PaletteCommand("Help (F1)", "The concept behind the focused pane", "help"),
     PaletteCommand("Log scale (ctrl+l)", "Toggle the loss chart's log scale", "log_scale"),
+    *(
+        PaletteCommand(f"Language: {name}", LANGUAGE_HELP.get(code, name), f"language('{code}')")
+        for code, name in LANGUAGE_NAMES.items()
+    ),
     *(
         PaletteCommand(
             f"Show {pane} pane ({key})", f"Bring the {pane} pane into view", f"pane('{pane}')"
