@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.errors import RunError, SpecError
-from nnexplorer.core.events import EpochEnded, Event, RunFinished, from_json, json_safe
+from nnexplorer.core.events import (
+    DecisionBoundary,
+    EpochEnded,
+    Event,
+    LayerStats,
+    RunFinished,
+    from_json,
+    json_safe,
+)
 from nnexplorer.core.spec import ExperimentSpec, spec_from_toml, spec_to_toml, validate_spec
 
 EVENTS_FILE = "events.jsonl"
@@ -34,6 +42,9 @@ PRESET_FILE = "preset.toml"
 META_FILE = "run.json"
 MODEL_FILE = "model.keras"
 STDERR_FILE = "stderr.log"
+LAYER_STATS_FILE = "layer_stats.jsonl"  # one layer_stats event per line
+BOUNDARY_FILE = "boundary.json"  # the last decision_boundary event
+MISCLASSIFIED_FILE = "misclassified.json"  # misclassified test rows of a classifier
 MODES = ("train", "grid")
 _NAME_RE = re.compile(r"^(\d{8}-\d{6})-([a-z0-9-]*)-([0-9a-f]{4})$")
 _GRID_KEYS = ("candidate", "fold")
@@ -112,7 +123,8 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 class RunRecorder:
-    """An ``emit`` that records a run: events.jsonl, history.csv and summary.json.
+    """An ``emit`` that records a run: events.jsonl, history.csv and summary.json (and the
+    diagnostics: layer_stats.jsonl, boundary.json).
 
     Thread-safe; several fits of a grid may report through one recorder.
     """
@@ -123,6 +135,7 @@ class RunRecorder:
         self._lock = threading.Lock()
         self._events: io.TextIOWrapper | None = None
         self._history: io.TextIOWrapper | None = None
+        self._layer_stats: io.TextIOWrapper | None = None
         self._columns: list[str] | None = None
         self.finished = False
 
@@ -135,6 +148,14 @@ class RunRecorder:
             self._events.flush()
             if isinstance(event, EpochEnded):
                 self._add_history_row(event)
+            elif isinstance(event, LayerStats):
+                if self._layer_stats is None:
+                    path = self.run_dir / LAYER_STATS_FILE
+                    self._layer_stats = open(path, "a", encoding="utf-8")  # noqa: SIM115
+                self._layer_stats.write(line + "\n")
+                self._layer_stats.flush()
+            elif isinstance(event, DecisionBoundary):
+                write_json_atomic(self.run_dir / BOUNDARY_FILE, event.to_dict())
             elif isinstance(event, RunFinished):
                 summary = {"status": event.status, **event.summary}
                 if event.message and "message" not in summary:
@@ -180,10 +201,10 @@ class RunRecorder:
     def close(self) -> None:
         """Close the open files (recording again reopens them)."""
         with self._lock:
-            for handle in (self._events, self._history):
+            for handle in (self._events, self._history, self._layer_stats):
                 if handle is not None:
                     handle.close()
-            self._events = self._history = None
+            self._events = self._history = self._layer_stats = None
 
 
 def _existing_header(path: Path) -> list[str] | None:

@@ -61,6 +61,8 @@ class _State:
     model: Any = None
     callback: Any = None
     early_stopping: Any = None
+    diagnostics: Any = None
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, status: str, message: str) -> dict[str, Any]:
         return {
@@ -79,6 +81,7 @@ class _State:
             "device": self.device,
             "versions": self.versions,
             "message": message,
+            **self.evaluation,
         }
 
     def sync_from_callback(self) -> None:
@@ -144,6 +147,7 @@ def _run(
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     from nnexplorer import __version__
     from nnexplorer.core import building, datasets
+    from nnexplorer.core.diagnostics import RunDiagnostics
 
     threads = _threads_from_env()
     if threads:
@@ -151,8 +155,8 @@ def _run(
     state.device = building.configure_devices()
     state.versions = {**building.versions(), "nnexplorer": __version__}
     seed = spec.experiment.seed
-    data = datasets.load_dataset(spec.data, seed)
-    data = datasets.standardized(data, spec.data.standardize)
+    raw = datasets.load_dataset(spec.data, seed)
+    data = datasets.standardized(raw, spec.data.standardize)
     if _stopped(cancel):
         return "cancelled", "stopped before training started"
     building.set_seeds(seed)
@@ -189,6 +193,8 @@ def _run(
         )
     )
     callbacks = _callbacks(spec, out, run_id, cancel, state, has_validation=validation is not None)
+    state.diagnostics = RunDiagnostics(spec, data, raw, head, out, run_id)
+    callbacks = state.diagnostics.callbacks(model, callbacks, state.callback)
     started = time.perf_counter()
     try:
         model.fit(
@@ -278,6 +284,7 @@ def _after_fit(
         return_dict=True,
     )
     state.test_metrics = {k: _plain(v) for k, v in scores.items()}
+    state.evaluation = state.diagnostics.finish(state.model, state.epochs_completed, state.run_dir)
     _save_model(state, out)
     return "completed", message
 
