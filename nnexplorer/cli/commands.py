@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.cli.headless import EXIT_OK, EXIT_USAGE, execute, note, report
+from nnexplorer.cli.show import cmd_show
 from nnexplorer.core.errors import NnxError
 
 
@@ -97,4 +98,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": cmd_presets,
     "export": cmd_export,
     "runs": cmd_runs,
+    "show": cmd_show,
 }

@@ -19,6 +19,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from nnexplorer.cli.inside import boundary_picture, gradient_line, layer_table
 from nnexplorer.cli.tables import (
     STATUS_STYLE,
     candidates_table,
@@ -32,8 +33,10 @@ from nnexplorer.core.events import (
     BatchProgress,
     CandidateFinished,
     CandidateStarted,
+    DecisionBoundary,
     EpochEnded,
     Event,
+    LayerStats,
     LogEvent,
     RunFinished,
     RunStarted,
@@ -77,6 +80,8 @@ class _State:
     grid_started: float | None = None
     running: dict[tuple[int, int | None], _Fit] = field(default_factory=dict)
     candidates: dict[int, CandidateFinished] = field(default_factory=dict)
+    layer_stats: LayerStats | None = None
+    boundary: DecisionBoundary | None = None
 
 
 class RunRenderer:
@@ -180,6 +185,14 @@ class RunRenderer:
         if not self.live_mode:
             self.console.print(self._fit_line(event), markup=False, soft_wrap=True)
 
+    def _on_layer_stats(self, event: LayerStats) -> None:
+        if event.candidate is None and event.fold is None:
+            self.state.layer_stats = event
+
+    def _on_decision_boundary(self, event: DecisionBoundary) -> None:
+        if event.candidate is None and event.fold is None:
+            self.state.boundary = event
+
     def _on_log(self, event: LogEvent) -> None:
         if event.level == "debug":
             return
@@ -280,7 +293,10 @@ class RunRenderer:
         per = self._seconds_per_epoch()
         if per is not None:
             line.append(f"   {per:.2f} s/epoch  ETA {fmt_duration(self._eta())}", style="cyan")
-        return [Group(_inline(bar, label)), line]
+        rows: list[RenderableType] = [Group(_inline(bar, label)), line]
+        if s.layer_stats is not None:
+            rows.append(gradient_line(s.layer_stats.layers))
+        return rows
 
     def _grid_rows(self) -> list[RenderableType]:
         s = self.state
@@ -331,8 +347,20 @@ class RunRenderer:
             for name, value in ordered_metrics(metrics):
                 table.add_row(name, fmt_number(value))
             parts.append(table)
+        parts.extend(self._inside_results())
         parts.append(self._status_lines(event))
         return Group(*parts)
+
+    def _inside_results(self) -> list[RenderableType]:
+        """The last layer statistics and decision regions of a train run."""
+        s, width = self.state, self.console.width
+        parts: list[RenderableType] = []
+        if s.layer_stats is not None:
+            parts.append(layer_table(s.layer_stats.layers, s.layer_stats.epoch, width))
+        if s.boundary is not None:
+            parts.append(Text(f"Decision regions (epoch {s.boundary.epoch})", style="bold"))
+            parts.append(boundary_picture(s.boundary, width, 16))
+        return parts
 
     def _grid_results(self, event: RunFinished) -> RenderableType:
         parts: list[RenderableType] = []

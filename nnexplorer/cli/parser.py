@@ -13,7 +13,7 @@ from typing import NoReturn
 from nnexplorer import __version__
 from nnexplorer.cli.headless import PROG
 
-COMMANDS = ("run", "validate", "presets", "export", "runs")
+COMMANDS = ("run", "validate", "presets", "export", "runs", "show")
 
 _MAIN_HELP = """\
 Build, train, compare and tune feed-forward neural networks from the terminal.
@@ -24,6 +24,7 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
   nnexplorer runs            list past runs
+  nnexplorer show RUN        one run's record: metrics, confusion matrix, images, layer stats
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -55,6 +56,13 @@ exit codes: 0 completed, 1 failed or diverged, 2 bad preset or arguments, 130 in
     "runs": """examples:
   nnexplorer runs
   nnexplorer runs --runs /data/nnexplorer-runs""",
+    "show": """examples:
+  nnexplorer show last
+  nnexplorer show 20250101-120000-digits-mlp-1a2b
+  nnexplorer show runs/20250101-120000-digits-mlp-1a2b | less
+  nnexplorer show digits-mlp --runs /data/nnexplorer-runs
+
+RUN is a run folder, a run id in the runs folder, a unique part of one, or `last`.""",
 }
 
 
@@ -142,6 +150,14 @@ def build_parser() -> Parser:
 
     runs = command("runs", "List past runs: id, name, mode, status, epochs, test metrics, time.")
     _add_runs(runs)
+
+    show = command(
+        "show",
+        "Print one run's record: settings, test metrics, confusion matrix and per-class scores, "
+        "misclassified images, the last layer statistics, decision regions.",
+    )
+    show.add_argument("run", metavar="RUN", help="a run folder, a run id (or part of one), or last")
+    _add_runs(show)
     return parser
 
 
@@ -151,7 +167,7 @@ def open_parser() -> Parser:
         prog=PROG,
         usage="nnexplorer [PRESET] [--set KEY=VALUE]... [--runs DIR]",
         description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
-        "Other commands: run, validate, presets, export, runs (see `nnexplorer --help`).",
+        "Other commands: run, validate, presets, export, runs, show (see `nnexplorer --help`).",
         epilog=_EXAMPLES["open"],
         formatter_class=_formatter,
     )
