@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tui_fakes import HOLD
+
 from nnexplorer.core import runs
 from nnexplorer.core.events import (
     DecisionBoundary,
@@ -121,8 +123,16 @@ def write_misclassified(run_dir: Path, n: int = 4) -> None:
     (run_dir / runs.MISCLASSIFIED_FILE).write_text(json.dumps(misclassified(n)), encoding="utf-8")
 
 
-def inside_script(epochs: int = 4, *, boundary: bool = True, penalty: bool = True, images: int = 4):
-    """A fake-runner script: a train run with layer statistics, boundaries and an evaluation."""
+def inside_script(
+    epochs: int = 4,
+    *,
+    boundary: bool = True,
+    penalty: bool = True,
+    images: int = 4,
+    hold_after: int | None = None,
+):
+    """A fake-runner script: a train run with layer statistics, boundaries and an evaluation
+    (``hold_after``: wait for the test after that many epochs, as ``tui_fakes.HOLD``)."""
 
     def script(spec: Any, mode: str, run_dir: Path | None = None) -> list[Any]:
         out: list[Any] = [
@@ -130,6 +140,8 @@ def inside_script(epochs: int = 4, *, boundary: bool = True, penalty: bool = Tru
             LogEvent(run_id="fake", message="data: 90 train, 31 test"),
         ]
         for epoch in range(1, epochs + 1):
+            if hold_after is not None and epoch == hold_after + 1:
+                out.append(HOLD)
             loss = 1.5 / epoch
             metrics = {"loss": loss, "accuracy": 1 - loss / 3, "val_loss": loss * 1.2}
             metrics["val_accuracy"] = 1 - loss / 2.5
@@ -166,6 +178,7 @@ def write_run(root: Path, spec: Any, epochs: int = 3, images: int = 4) -> Path:
     run_dir = runs.create_run_dir(root, spec)
     recorder = runs.RunRecorder(run_dir)
     for event in inside_script(epochs, images=images)(spec, "train", run_dir):
-        recorder(event)
+        if event is not HOLD:
+            recorder(event)
     recorder.close()
     return run_dir

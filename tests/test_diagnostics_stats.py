@@ -193,3 +193,9 @@ def test_boundary_cells_resample_and_mark_points():
     assert cells[1][0].point and cells[1][0].cls == 1
     assert not cells[0][1].point and cells[0][1].cls == 0 and cells[0][2].cls == 1
     assert pictures.boundary_cells([], [0, 1], [0, 1], [], 4, 2) == []
+
+
+def test_bar_lines_in_eighths():
+    assert pictures.bar_lines([8, 4, 1, 0], height=1) == ["█▄▁ "]
+    assert pictures.bar_lines([16, 4], height=2, bar_width=2) == ["██  ", "██▄▄"]
+    assert pictures.bar_lines([], 3) == [] and pictures.bar_lines([1], 0) == []

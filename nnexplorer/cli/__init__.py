@@ -6,7 +6,7 @@ Only ``run`` (and opening the explorer) import TensorFlow, and only when the run
 
 Inside: :mod:`.parser` (arguments), :mod:`.commands` (one handler per command), :mod:`.headless`
 (in-process runs and messages), :mod:`.console` (the Rich live display), :mod:`.tables`,
-:mod:`.show` (one run's record) and :mod:`.inside` (layer statistics, evaluation, pictures).
+:mod:`.show` (one run's record, drawn with :mod:`nnexplorer.tui.inside_render`).
 """
 
 from __future__ import annotations

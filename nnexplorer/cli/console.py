@@ -19,7 +19,6 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.cli.inside import boundary_picture, gradient_line, layer_table
 from nnexplorer.cli.tables import (
     STATUS_STYLE,
     candidates_table,
@@ -41,6 +40,7 @@ from nnexplorer.core.events import (
     RunFinished,
     RunStarted,
 )
+from nnexplorer.tui.inside_render import boundary_picture, gradient_line, layer_table
 
 
 def make_console(file: TextIO | None = None, *, stderr: bool = False) -> Console:

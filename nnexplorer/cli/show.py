@@ -16,15 +16,16 @@ from rich.table import Table
 from rich.text import Text
 
 from nnexplorer.cli.headless import EXIT_OK
-from nnexplorer.cli.inside import (
+from nnexplorer.cli.tables import STATUS_STYLE, fmt_duration, fmt_number, ordered_metrics
+from nnexplorer.core.errors import NnxError
+from nnexplorer.tui.inside_render import (
     boundary_picture,
     confusion_table,
+    evaluation_line,
     image_tiles,
     layer_table,
     per_class_table,
 )
-from nnexplorer.cli.tables import STATUS_STYLE, fmt_duration, fmt_number, ordered_metrics
-from nnexplorer.core.errors import NnxError
 
 LATEST = ("last", "latest")
 
@@ -83,7 +84,7 @@ def run_sections(record: Any, width: int) -> list[RenderableType]:
         parts.append(_metrics_table(metrics))
     evaluation = Evaluation.from_summary(summary)
     if evaluation is not None:
-        parts.append(confusion_table(evaluation, width))
+        parts.append(Group(evaluation_line(evaluation), confusion_table(evaluation, width)))
         parts.append(per_class_table(evaluation))
     missed = read_misclassified(record.run_dir)
     if missed is not None:

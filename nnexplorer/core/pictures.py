@@ -102,11 +102,13 @@ def point_char(cls: int) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One character of a decision-region picture: the class it shows, and whether a point."""
+    """One character of a decision-region picture: the class it shows (a point's own class
+    where a point is), whether it is a point, and the class of the region under it."""
 
     char: str
     cls: int
     point: bool = False
+    region: int = 0
 
 
 def _index(value: float, low: float, high: float, n: int) -> int:
@@ -138,7 +140,7 @@ def boundary_cells(
         line = []
         for c in range(width):
             cls = int(source_row[min(cols - 1, c * cols // width)])
-            line.append(Cell(region_char(cls), cls))
+            line.append(Cell(region_char(cls), cls, region=cls))
         cells.append(line)
     x_low, x_high = float(x_range[0]), float(x_range[1])
     y_low, y_high = float(y_range[0]), float(y_range[1])
@@ -147,14 +149,39 @@ def boundary_cells(
         col = _index(float(x), x_low, x_high, width)
         row = height - 1 - _index(float(y), y_low, y_high, height)
         here = cells[row][col]
-        region = grid[min(rows - 1, (height - 1 - row) * rows // height)]
-        region_cls = int(region[min(cols - 1, col * cols // width)])
-        if here.point and here.cls != region_cls and cls == region_cls:
+        if here.point and here.cls != here.region and cls == here.region:
             continue  # keep the misclassified point already drawn here
-        cells[row][col] = Cell(point_char(cls), cls, point=True)
+        cells[row][col] = Cell(point_char(cls), cls, point=True, region=here.region)
     return cells
 
 
 def boundary_text(cells: list[list[Cell]]) -> list[str]:
     """The characters of :func:`boundary_cells`, one string per line."""
     return ["".join(cell.char for cell in line) for line in cells]
+
+
+# --------------------------------------------------------------------------- histograms
+
+BAR_EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def bar_lines(counts: Sequence[int], height: int, bar_width: int = 1) -> list[str]:
+    """Vertical bars, one per count, ``height`` lines tall (top line first), in eighth blocks.
+
+    The tallest bar fills the height; any non-zero count shows at least an eighth.
+    """
+    if height < 1 or not counts:
+        return []
+    top = max(counts) or 1
+    levels = []
+    for count in counts:
+        eighths = round(count / top * height * 8)
+        levels.append(max(eighths, 1) if count > 0 else 0)
+    lines = []
+    for row in range(height - 1, -1, -1):  # from the top line down
+        chars = []
+        for eighths in levels:
+            fill = min(8, max(0, eighths - 8 * row))
+            chars.append(BAR_EIGHTHS[fill] * bar_width)
+        lines.append("".join(chars))
+    return lines

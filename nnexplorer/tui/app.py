@@ -37,11 +37,14 @@ from nnexplorer.tui.screens.runs_browser import RunsScreen
 from nnexplorer.tui.widgets.log_panel import LogPanel
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.status_bar import StatusBar
+from nnexplorer.tui.widgets.views import show_record
 
 RunnerFactory = Callable[..., Any]
 # actions of the main screen, off while a dialog or help page is on top (its own keys apply)
 MAIN_ONLY = {"help", "save_as", "open", "code", "runs", "switch_side", "pane", "log_scale"}
-PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
+# alt+1..alt+9, alt+0 (the Boundary view, the eleventh pane, is reached by F4 and the palette)
+_ALT_KEYS = [f"alt+{i}" for i in (*range(1, 10), 0)]
+PANE_KEYS = dict(zip(_ALT_KEYS, (EDITOR_PANES + VIEW_PANES)[: len(_ALT_KEYS)], strict=True))
 
 
 class NNExplorerApp(RunFlow, App[int]):
@@ -253,6 +256,11 @@ class NNExplorerApp(RunFlow, App[int]):
         if what == "resume":
             self.resume(run_dir)
             return
+        if what == "inside":
+            show_record(self.main, run_dir)
+            self.main.show_pane("inside")
+            self.log_line(f"Showing what {run_dir.name} recorded inside the network.")
+            return
         from nnexplorer.core.runs import load_run
 
         try:
@@ -332,12 +340,18 @@ class NNExplorerApp(RunFlow, App[int]):
         yield SystemCommand(
             "Log scale (ctrl+l)", "Toggle the loss chart's log scale", self.action_log_scale
         )
-        for key, pane in PANE_KEYS.items():
+        keys = {pane: f" ({key})" for key, pane in PANE_KEYS.items()}
+        for pane in EDITOR_PANES + VIEW_PANES:
             yield SystemCommand(
-                f"Show {pane} pane ({key})",
+                f"Show {pane} pane{keys.get(pane, '')}",
                 f"Bring the {pane} pane into view",
                 partial(self.action_pane, pane),
             )
+        yield SystemCommand(
+            "Next view (F4)",
+            "Results, Heatmap, Inside, Evaluation, Boundary, Log in turn",
+            self.main.action_next_view,
+        )
 
     def on_unmount(self) -> None:
         # the thread following a run would otherwise wait on a worker that outlives the app

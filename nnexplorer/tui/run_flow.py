@@ -33,6 +33,7 @@ from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.status_bar import StatusBar
+from nnexplorer.tui.widgets.views import feed_views
 
 BATCH_INTERVAL = 0.2  # seconds between two batch-progress updates of the status bar
 QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
@@ -159,6 +160,7 @@ class RunFlow:
         if run is None:
             return
         run.apply(event)
+        feed_views(self.main, event, run.run_dir)
         if isinstance(event, RunStarted):
             self.main.query_one(StatusBar).set_device(event.device)
             params = f", {event.n_params:,} parameters" if event.n_params else ""

@@ -48,11 +48,14 @@ def finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_NOT_METRICS = ("epoch", "lr", "penalty")  # history columns that are not a model metric
+
+
 def main_metric(history: list[dict[str, float]]) -> str | None:
     """The first metric besides the loss (``accuracy``, ``mae``, ...), or None."""
     for row in history:
         for key in row:
-            if key != "loss" and not key.startswith("val_") and key not in ("epoch", "lr"):
+            if key != "loss" and not key.startswith("val_") and key not in _NOT_METRICS:
                 return key
     return None
 

@@ -6,10 +6,12 @@ subsamples and splits. It does not scale: :func:`standardized` does, fitting on 
 only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file and what is wrong.
 
 Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
-:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`).
+:mod:`._targets` (task and labels), :mod:`._split` (splits, scalers, :class:`Dataset`),
+:mod:`._samples` (a few sample images for the explorer).
 """
 
 from nnexplorer.core.datasets._files import RawData
+from nnexplorer.core.datasets._samples import Samples, may_have_images, sample_images
 from nnexplorer.core.datasets._sources import keras_dataset_dirs, read_source
 from nnexplorer.core.datasets._split import Dataset, load_dataset, make_scaler, standardized
 from nnexplorer.core.datasets._targets import MAX_CLASSES, infer_task
@@ -18,10 +20,13 @@ __all__ = [
     "MAX_CLASSES",
     "Dataset",
     "RawData",
+    "Samples",
     "infer_task",
     "keras_dataset_dirs",
     "load_dataset",
     "make_scaler",
+    "may_have_images",
     "read_source",
+    "sample_images",
     "standardized",
 ]

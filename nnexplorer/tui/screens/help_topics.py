@@ -12,6 +12,9 @@ TOPIC_TITLES: dict[str, str] = {
     "results": "Results table",
     "heatmap": "Grid heatmap",
     "log": "Log and keys",
+    "inside": "Inside the network",
+    "evaluation": "Evaluation of a classifier",
+    "boundary": "Decision boundary",
 }
 
 TOPICS: dict[str, str] = {
@@ -129,6 +132,10 @@ The left chart shows the **loss** on the training data and on the validation spl
 validation twin. The previous run of the session is drawn faintly for comparison; `l` (or
 ctrl+l) switches the loss axis to a log scale.
 
+With L1/L2 (or activity) regularisers Keras adds the penalty to both `loss` and `val_loss`, so
+two runs with different regularisers do not compare by their loss. `d` on the loss chart
+switches to the **data loss** (loss minus the penalty at the end of each epoch), which does.
+
 What to look for:
 * Both losses fall and level off close together: the model fits well.
 * Training loss keeps falling while validation loss turns up: **overfitting** - add dropout
@@ -180,8 +187,63 @@ The log records runs starting and ending, warnings and errors.
 | F2 | switch between editors and charts (narrow terminals) |
 | alt+1..4 | Data, Layers, Training, Grid |
 | alt+5..8 | Charts, Results, Heatmap, Log |
-| ctrl+l | log scale for the loss chart |
+| alt+9, alt+0 | Inside, Evaluation |
+| F4 | the next view: Results, Heatmap, Inside, Evaluation, Boundary, Log |
+| ctrl+l | log scale for the loss chart (`d` on it: data loss) |
 | ctrl+p | command palette (apply best, resume, ...) |
 | ctrl+q | quit (asks first while a run is active) |
+""",
+    "inside": """\
+# Inside the network
+
+Two networks can draw the same flat loss line and be stuck for opposite reasons. After every
+epoch a run pushes a fixed **probe batch** of 256 training rows through the network and records,
+for each Dense layer (first to last, the output layer included):
+
+* **grad**: the norm of the gradient of the data loss (without the regularisation penalty) with
+  respect to the layer's weights. The chart draws it per layer on a log scale, each line marked
+  with its layer's number. With sigmoid in a deep stack the first layer's gradient is thousands
+  of times smaller than the last's (**vanishing gradients**: the first layers barely learn);
+  ReLU with He initialisation keeps them alike. Tiny random-normal weights make every
+  gradient tiny.
+* **dead**: ReLU units whose output is 0 on every probe row; they no longer learn (too large a
+  learning rate, a bad initialisation).
+* **sat**: sigmoid/tanh outputs within 2% of their range from a bound, where their slope is
+  nearly 0.
+* **small**: weights with |w| < 0.001; L1 drives weights there (sparse), L2 shrinks them all
+  without zeroing them.
+* **max|w|**: the largest norm of one unit's incoming weights, next to the max-norm limit when
+  one is set (`*` when a unit sits at the limit: the constraint is at work).
+
+Below the table, the selected layer's weight histogram (up/down or `[` `]` choose the layer)
+changes as the run trains. `fit.diagnostics = false` turns these statistics off; past runs
+show theirs with `i` in the past runs (F3).
+""",
+    "evaluation": """\
+# Evaluation
+
+When a classification run finishes, its model is tested once on the test split:
+
+* The **confusion matrix**: rows are the true class, columns the predicted one; the diagonal
+  counts the right answers. A shade before each count shows its share of the row, so large
+  confusions stand out without colour.
+* **Per class**: precision (of the rows predicted as the class, the share that are),
+  recall (of the rows of the class, the share found), F1 (their harmonic mean) and support
+  (rows of the class in the test split).
+* **Misclassified images** for image data (digits, MNIST): each with its true and predicted
+  class and its row number in the test split; `n` and `p` page through them.
+""",
+    "boundary": """\
+# Decision boundary
+
+For a classifier with two input features (moons, circles, 2-feature blobs or a 2-column
+file) the run reports every few epochs which class the network predicts over the whole
+plane, in the features' own units, with a sample of the training points on top. Each class
+has its own region fill (blank, dots, colons, ...) and point mark (`o`, `x`, `+`, ...), so the
+picture reads without colour; `p` hides or shows the points.
+
+Watch how the regions bend as training goes: a network without hidden layers can only draw a
+straight boundary; more units and layers bend it further, and a boundary that wraps around
+single points is overfitting.
 """,
 }

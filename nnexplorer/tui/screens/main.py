@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
@@ -26,6 +27,12 @@ from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.status_bar import StatusBar
 from nnexplorer.tui.widgets.training_form import TrainingForm
+from nnexplorer.tui.widgets.views import (
+    INSIDE_VIEWS,
+    BoundaryView,
+    EvaluationView,
+    InsideView,
+)
 
 MIN_SIZE = (80, 24)
 FIRST_EDITOR = "layers"
@@ -36,7 +43,8 @@ EDITOR_WIDGETS: dict[str, tuple[type[Widget], str]] = {
     "grid": (GridEditor, "grid-editor"),
 }
 EDITOR_PANES = ("data", "layers", "training", "grid")
-VIEW_PANES = ("charts", "results", "heatmap", "log")
+VIEW_PANES = ("charts", "results", "heatmap", "log", *INSIDE_VIEWS)
+VIEW_TABS = ("results", "heatmap", *INSIDE_VIEWS, "log")  # the tabs below the charts, in order
 PANE_TITLES = {
     "data": "Data",
     "layers": "Layers",
@@ -46,12 +54,16 @@ PANE_TITLES = {
     "results": "Results",
     "heatmap": "Heatmap",
     "log": "Log",
+    "inside": "Inside",
+    "evaluation": "Evaluation",
+    "boundary": "Boundary",
 }
 
 
 class MainScreen(Screen[None]):
     """Composes the panes and knows where each one is; the app drives the content."""
 
+    BINDINGS = [Binding("f4", "next_view", "Views", show=False)]
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-h"), (MIN_SIZE[1], "-short"), (36, "-tall")]
 
@@ -69,6 +81,12 @@ class MainScreen(Screen[None]):
                         yield ResultsTable(id="results-table")
                     with TabPane("Heatmap", id="heatmap"):
                         yield Heatmap(id="heatmap-view")
+                    with TabPane("Inside", id="inside"):
+                        yield InsideView(id="inside-view")
+                    with TabPane("Evaluation", id="evaluation"):
+                        yield EvaluationView(id="evaluation-view")
+                    with TabPane("Boundary", id="boundary"):
+                        yield BoundaryView(id="boundary-view")
                     with TabPane("Log", id="log"):
                         yield LogPanel(id="log-panel")
         yield Static("", id="too-small")
@@ -104,6 +122,9 @@ class MainScreen(Screen[None]):
         pane = event.pane.id
         if event.tabbed_content.id == "editors" and pane in EDITOR_PANES:
             self.ensure_editor(pane)
+        if event.tabbed_content.id == "view-tabs":
+            # the inside views take the whole column: the loss charts make way for them
+            self.set_class(pane in INSIDE_VIEWS, "-full-view")
 
     def ensure_editor(self, pane: str) -> None:
         """Build the editor of ``pane`` if it has not been shown yet."""
@@ -156,11 +177,20 @@ class MainScreen(Screen[None]):
         else:
             self.show_side("views")
             if pane == "charts":
+                if self.has_class("-full-view"):
+                    self.query_one("#view-tabs", TabbedContent).active = "results"
                 target = self.query_one("#loss-chart")
             else:
                 self.query_one("#view-tabs", TabbedContent).active = pane
                 target = self.query_one(f"#{pane}", TabPane)
         self.call_after_refresh(self._focus_in, target)
+
+    def action_next_view(self) -> None:
+        """Show the next tab of the views (F4): Results, Heatmap, Inside, ..., Log."""
+        tabs = self.query_one("#view-tabs", TabbedContent)
+        current = str(tabs.active) if self.side == "views" else VIEW_TABS[-1]
+        position = VIEW_TABS.index(current) + 1 if current in VIEW_TABS else 0
+        self.show_pane(VIEW_TABS[position % len(VIEW_TABS)])
 
     def _focus_in(self, target: Widget) -> None:
         if target.focusable:

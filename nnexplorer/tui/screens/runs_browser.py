@@ -1,4 +1,5 @@
-"""F3: past runs on disk; see a run's curves, reopen its preset, resume a grid search."""
+"""F3: past runs on disk; see a run's curves, reopen its preset, resume a grid search, or show
+what it recorded inside the network (layer statistics, evaluation, decision regions)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,13 @@ def _score(summary: dict[str, Any] | None) -> str:
 
 
 class RunsScreen(ModalScreen[tuple[str, Path] | None]):
-    """Lists ``list_runs()``; dismisses with ("open", run_dir) or ("resume", run_dir)."""
+    """Lists ``list_runs()``; dismisses with ("open" | "resume" | "inside", run_dir)."""
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("o", "choose('open')", "Open preset"),
         Binding("r", "choose('resume')", "Resume search"),
+        Binding("i", "choose('inside')", "Inside views"),
     ]
 
     def __init__(self, runs: list[Any]) -> None:
@@ -77,7 +79,9 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         info = self._runs.get(str(event.row_key.value))
         if info is not None:
             resumable = info.mode == "grid" and info.status in RESUMABLE
-            hint = "o: open its preset" + ("; r: resume this search" if resumable else "")
+            hint = "o: open its preset; i: its Inside, Evaluation and Boundary views" + (
+                "; r: resume this search" if resumable else ""
+            )
             self.query_one("#runs-detail", Static).update(f"{info.run_dir}\n{hint}")
 
     def _preview(self, key: str) -> None:

@@ -1,8 +1,9 @@
 """Rich renderables of what a run saw inside the network: layer statistics, the confusion matrix
 and per-class scores, misclassified images, decision regions.
 
-Shared by ``nnexplorer show`` and the live display of ``nnexplorer run``. Every renderable reads
-without colour (NO_COLOR, pipes): numbers, shades and marks carry the meaning, colour only helps.
+Shared by the explorer's views and the command line (``nnexplorer show``, the live display of
+``nnexplorer run``); plain Rich, no Textual. Every renderable reads without colour (NO_COLOR,
+pipes): numbers, shades and marks carry the meaning, colour only helps.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from nnexplorer.core import pictures
 from nnexplorer.core.diagnostics import Evaluation, gradient_ratio
 
 CLASS_STYLES = ("cyan", "yellow", "green", "magenta", "blue", "red", "bright_cyan", "white")
-REGION_STYLES = (
-    "on grey19",
-    "on dark_orange3",
-    "on dark_green",
-    "on purple4",
-    "on navy_blue",
-    "on dark_red",
-    "on grey35",
-    "on grey3",
+REGION_BACKGROUNDS = (
+    "#17324d",
+    "#4d3317",
+    "#1f4d24",
+    "#43204d",
+    "#1f2a4d",
+    "#4d1f1f",
+    "#1f434d",
+    "#3d3d3d",
 )
 MATRIX_SHADES = " ░▒▓█"
 
@@ -153,7 +154,7 @@ def confusion_table(evaluation: Evaluation, width: int | None = None) -> Table:
     label = min(8, max([len(c) for c in evaluation.classes] + [5]))
     compact = width is not None and label + 2 + n * (digits + 3) > width
     table = Table(
-        title=f"Confusion matrix (test split: {evaluation.correct}/{evaluation.total} right)",
+        title="Confusion matrix",
         title_justify="left",
         box=None if compact else box.SIMPLE_HEAD,
         pad_edge=False,
@@ -168,9 +169,21 @@ def confusion_table(evaluation: Evaluation, width: int | None = None) -> Table:
         for j, count in enumerate(row):
             cells.append(_matrix_cell(count, count / total, diagonal=i == j, shade=not compact))
         table.add_row(*cells)
-    table.caption = "rows: true class, columns: predicted" + ("" if compact else "; shade: share")
-    table.caption_justify = "left"
     return table
+
+
+def evaluation_line(evaluation: Evaluation) -> Text:
+    """``Test split: 338/360 right (93.9%), 22 wrong`` and how to read the matrix."""
+    share = evaluation.correct / evaluation.total if evaluation.total else 0.0
+    wrong = evaluation.total - evaluation.correct
+    text = Text("Test split: ", style="bold")
+    text.append(f"{evaluation.correct}/{evaluation.total} right ({share:.1%}), {wrong} wrong")
+    text.append(
+        "\nconfusion matrix: rows the true class, columns the predicted one; "
+        "the shade is the cell's share of its row",
+        style="dim",
+    )
+    return text
 
 
 def _short(name: str, width: int = 8) -> str:
@@ -206,28 +219,52 @@ def _score(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else "-"
 
 
-def image_tiles(record: dict[str, Any], width: int, limit: int = 12) -> RenderableType | None:
-    """Misclassified images side by side, each captioned ``3 -> 8`` (true -> predicted)."""
+def tiles_per_line(record: dict[str, Any], width: int) -> int:
+    """How many images of ``record`` fit side by side in ``width`` columns."""
+    shape = record.get("image_shape") or [1, 1]
+    tile_width, _ = pictures.image_size(shape)
+    return max(1, (width + 2) // (tile_width + 2))
+
+
+def image_tiles(
+    record: dict[str, Any], width: int, limit: int = 12, start: int = 0
+) -> RenderableType | None:
+    """Misclassified images side by side, each captioned ``3 -> 8`` (true -> predicted):
+    ``limit`` of them from the ``start``-th on; None when the record has no images."""
     shape, value_range = record.get("image_shape"), record.get("value_range")
-    rows = [r for r in record.get("rows", []) if "pixels" in r][:limit]
+    rows = [r for r in record.get("rows", []) if "pixels" in r][start : start + limit]
     if not shape or not value_range or not rows:
         return None
     classes = record.get("classes") or []
+    items = [
+        (
+            row["pixels"],
+            f"{_name(classes, row['true'])} -> {_name(classes, row['predicted'])}",
+            f"#{row['index']}",
+        )
+        for row in rows
+    ]
+    return tiles(items, shape, value_range, width)
+
+
+def tiles(
+    items: list[tuple[Any, str, str]], shape: Any, value_range: Any, width: int
+) -> RenderableType:
+    """Images side by side in ``width`` columns, each with a caption and a dim note below."""
     tile_width, _ = pictures.image_size(shape)
     per_line = max(1, (width + 2) // (tile_width + 2))
     grid = Table.grid(padding=(0, 2))
-    for _ in range(min(per_line, len(rows))):
+    for _ in range(min(per_line, len(items))):
         grid.add_column(width=tile_width, no_wrap=True)
-    for start in range(0, len(rows), per_line):
-        tiles = []
-        for row in rows[start : start + per_line]:
-            lines = pictures.image_lines(row["pixels"], shape, value_range)
-            caption = f"{_name(classes, row['true'])} -> {_name(classes, row['predicted'])}"
-            tile = Text("\n".join(lines))
+    for start in range(0, len(items), per_line):
+        cells = []
+        for pixels, caption, note in items[start : start + per_line]:
+            tile = Text("\n".join(pictures.image_lines(pixels, shape, value_range)))
             tile.append(f"\n{caption[:tile_width]}", style="bold")
-            tile.append(f"\n#{row['index']}"[: tile_width + 1], style="dim")
-            tiles.append(tile)
-        grid.add_row(*tiles)
+            if note:
+                tile.append(f"\n{note[:tile_width]}", style="dim")
+            cells.append(tile)
+        grid.add_row(*cells)
     return grid
 
 
@@ -235,11 +272,13 @@ def _name(classes: list[str], index: int) -> str:
     return str(classes[index]) if 0 <= index < len(classes) else str(index)
 
 
-def boundary_picture(event: Any, width: int, height: int) -> RenderableType:
-    """Decision regions with the training points, axes in feature units and a legend."""
+def boundary_picture(event: Any, width: int, height: int, *, points: bool = True) -> RenderableType:
+    """Decision regions (``height`` lines) with the training points (unless ``points`` is
+    False), axes in feature units and a legend; three more lines than ``height``."""
     plot_width = max(8, width - 10)
+    shown = event.points if points else []
     cells = pictures.boundary_cells(
-        event.grid, event.x_range, event.y_range, event.points, plot_width, max(4, height)
+        event.grid, event.x_range, event.y_range, shown, plot_width, max(4, height)
     )
     y_low, y_high = event.y_range
     text = Text()
@@ -247,14 +286,15 @@ def boundary_picture(event: Any, width: int, height: int) -> RenderableType:
         label = f"{y_high:.3g}" if r == 0 else (f"{y_low:.3g}" if r == len(cells) - 1 else "")
         text.append(f"{label:>8} |")
         for cell in line:
-            style = CLASS_STYLES[cell.cls % len(CLASS_STYLES)]
-            text.append(cell.char, style=f"bold {style}" if cell.point else f"dim {style}")
+            fg = CLASS_STYLES[cell.cls % len(CLASS_STYLES)]
+            bg = REGION_BACKGROUNDS[cell.region % len(REGION_BACKGROUNDS)]
+            text.append(cell.char, style=f"bold {fg} on {bg}" if cell.point else f"{fg} on {bg}")
         text.append("\n")
     x_low, x_high = event.x_range
     features = [*event.features, "x", "y"]
     axis = f"{x_low:.3g}".ljust(plot_width - 6) + f"{x_high:.3g}".rjust(6)
     text.append(" " * 10 + axis + "\n")
-    text.append(" " * 10 + f"x: {features[0]}   y: {features[1]}\n", style="dim")
+    text.append(" " * 10 + f"x: {features[0]}   y: {features[1]}", style="dim")
     return Group(text, boundary_legend(event.classes))
 
 
