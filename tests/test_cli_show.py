@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from inside_fakes import write_run
+from inside_fakes import inside_script, write_run
 
 from nnexplorer import cli
+from nnexplorer.cli.console import RunRenderer
 from nnexplorer.cli.show import resolve_run
 from nnexplorer.core.errors import NnxError
 from nnexplorer.core.spec import validate_spec
@@ -84,3 +85,35 @@ def test_show_a_run_without_diagnostics(tmp_path, tiny_spec_data, capsys, monkey
     assert cli.main(["show", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "unfinished" in out and "Confusion" not in out and "Layer statistics" not in out
+
+
+def _play(terminal: bool) -> tuple[str, RunRenderer]:
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=terminal, width=80, color_system=None)
+    renderer = RunRenderer(console)
+    for event in inside_script(epochs=3)(None, "train"):
+        renderer(event)
+        if terminal and event.type == "layer_stats" and event.epoch == 2:
+            frame = Console(file=io.StringIO(), width=80)
+            with frame.capture() as captured:
+                frame.print(renderer._render())
+            renderer.live_frame = captured.get()  # type: ignore[attr-defined]
+    renderer.close()
+    return buffer.getvalue(), renderer
+
+
+def test_run_display_carries_the_new_events():
+    _, live = _play(terminal=True)
+    # the live frame has a line of gradient norms, first layer to last
+    assert "grad hidden_1 1.20e-05 · hidden_2 1.20e-03 · output 0.12" in live.live_frame
+    assert "dead units up to 25%" in live.live_frame
+    plain, _ = _play(terminal=False)
+    # at the end: the last layer statistics and the decision regions
+    assert "Layer statistics (epoch 3)" in plain and "Decision regions (epoch 3)" in plain
+    assert "o 0 (region ' ')" in plain
+    tables = plain[plain.index("Layer statistics") :]  # (epoch lines are not wrapped, on purpose)
+    assert max(len(line) for line in tables.splitlines()) <= 80

@@ -235,3 +235,35 @@ async def test_data_pane_shows_sample_digits(spec, tiny_spec_data):
         app.draft.apply("data.source", "sklearn:iris")
         app.reload_editors()
         await wait_for(pilot, lambda: samples.samples is None and not samples.display)
+
+
+def test_samples_views_and_show_do_not_import_tensorflow(spec, tmp_path):
+    import subprocess
+    import sys
+
+    run_dir = write_run(tmp_path / "runs", spec)
+    code = (
+        "from nnexplorer.core.datasets import sample_images\n"
+        "from nnexplorer.core.spec import DataSpec\n"
+        "assert sample_images(DataSpec(source='sklearn:digits')).shape == [8, 8]\n"
+        "import nnexplorer.tui.widgets.views\n"
+        "from nnexplorer import cli\n"
+        f"assert cli.main(['show', {str(run_dir)!r}]) == 0\n"
+        "import sys\n"
+        "print([m for m in ('tensorflow', 'keras') if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+async def test_f4_walks_the_view_tabs_on_a_wide_terminal(spec):
+    app = make_app(spec, runner_factory=FakeRunner(inside_script(epochs=2)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _train(pilot, app)
+        for expected in ("heatmap", "inside", "evaluation", "boundary", "log", "results"):
+            await pilot.press("f4")
+            await wait_for(pilot, lambda expected=expected: _active_view(app) == expected)
+        await wait_for(pilot, lambda: not app.main.has_class("-full-view"))

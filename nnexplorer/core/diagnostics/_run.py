@@ -11,6 +11,7 @@ once as a warning and never ends the run.
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class RunDiagnostics:
         self.plan: BoundaryPlan | None = None
         self._result: tuple[int, ProbeResult] | None = None
         self._broken: set[str] = set()
+        self.seconds = 0.0  # time spent in the per-epoch work (penalty, statistics, boundary)
 
     # ------------------------------------------------------------------ set-up
 
@@ -108,6 +110,7 @@ class RunDiagnostics:
         """Run ``work``; on an error warn once and turn ``what`` off for the rest of the run."""
         if what in self._broken:
             return None
+        started = time.perf_counter()
         try:
             return work(*args)
         except Exception as exc:
@@ -115,6 +118,8 @@ class RunDiagnostics:
             message = f"{what} turned off: {describe_error(exc)}"
             self.emit(LogEvent(run_id=self.run_id, level="warning", message=message))
             return None
+        finally:
+            self.seconds += time.perf_counter() - started
 
     # ------------------------------------------------------------------ per epoch
 
@@ -154,13 +159,17 @@ class RunDiagnostics:
     # ------------------------------------------------------------------ after the fit
 
     def finish(self, model: Any, epochs: int, run_dir: Path) -> dict[str, Any]:
-        """Final boundary; for a classifier the summary's evaluation fields (and its file)."""
+        """Final boundary; for a classifier the summary's evaluation fields (and its file).
+
+        ``diagnostics_seconds`` is the time the per-epoch work took during the fit (a part of
+        ``train_seconds``); the work after the fit is not counted in it.
+        """
+        fields: dict[str, Any] = {"diagnostics_seconds": round(self.seconds, 3)}
         if self.plan is not None:
             self._guard("decision boundary", self._boundary, model, epochs, True)
-        if self.data.task != "classification" or not len(self.data.x_test):
-            return {}
-        result = self._guard("evaluation", self._evaluate, model, run_dir)
-        return result or {}
+        if self.data.task == "classification" and len(self.data.x_test):
+            fields.update(self._guard("evaluation", self._evaluate, model, run_dir) or {})
+        return fields
 
     def _evaluate(self, model: Any, run_dir: Path) -> dict[str, Any]:
         data, raw = self.data, self.raw

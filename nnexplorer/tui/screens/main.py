@@ -188,7 +188,8 @@ class MainScreen(Screen[None]):
     def action_next_view(self) -> None:
         """Show the next tab of the views (F4): Results, Heatmap, Inside, ..., Log."""
         tabs = self.query_one("#view-tabs", TabbedContent)
-        current = str(tabs.active) if self.side == "views" else VIEW_TABS[-1]
+        shown = self.side == "views" or self.has_class("-wide")  # wide: both sides show
+        current = str(tabs.active) if shown else ""
         position = VIEW_TABS.index(current) + 1 if current in VIEW_TABS else 0
         self.show_pane(VIEW_TABS[position % len(VIEW_TABS)])
 
