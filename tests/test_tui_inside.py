@@ -227,14 +227,15 @@ async def test_data_pane_shows_sample_digits(spec, tiny_spec_data):
         await pilot.press("alt+1")
         await wait_for(pilot, lambda: app.main.query(DataSamples))
         samples = app.main.query_one(DataSamples)
-        await wait_for(pilot, lambda: samples.samples is not None)
+        # read in a thread: scikit-learn's first import can take a while on a busy machine
+        await wait_for(pilot, lambda: samples.samples is not None, timeout=60)
         assert samples.samples.labels[:3] == ["0", "1", "2"] and samples.samples.shape == [8, 8]
         text = _text(samples)
         assert "Sample images (8x8" in text and "█" in text
         # tabular data has no sample images
         app.draft.apply("data.source", "sklearn:iris")
         app.reload_editors()
-        await wait_for(pilot, lambda: samples.samples is None and not samples.display)
+        await wait_for(pilot, lambda: samples.samples is None and not samples.display, timeout=30)
 
 
 def test_samples_views_and_show_do_not_import_tensorflow(spec, tmp_path):

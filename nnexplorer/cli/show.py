@@ -98,8 +98,8 @@ def run_sections(record: Any, width: int) -> list[RenderableType]:
         parts.append(layer_table(stats[-1].layers, stats[-1].epoch, width))
     boundary = read_boundary(record.run_dir)
     if boundary is not None:
-        title = Text(f"Decision regions (epoch {boundary.epoch})", style="bold")
-        parts.append(Group(title, boundary_picture(boundary, width, 20)))
+        heading = Text(f"Decision regions (epoch {boundary.epoch})", style="bold")
+        parts.append(Group(heading, boundary_picture(boundary, width, 20)))
     return parts
 
 

@@ -55,8 +55,9 @@ def gradient_series(history: list[LayerStats]) -> list[tuple[str, list[int], lis
         for event in history:
             for layer in event.layers:
                 value = layer.get("grad_norm")
-                ok = isinstance(value, int | float) and math.isfinite(value) and value > 0
-                if layer.get("name") == name and ok:
+                if layer.get("name") != name or not isinstance(value, int | float):
+                    continue
+                if math.isfinite(value) and value > 0:  # a log axis shows positive values
                     xs.append(event.epoch)
                     ys.append(float(value))
         series.append((name, xs, ys))
@@ -116,7 +117,8 @@ class GradientChart(PlotextPlot):
             for index, (_, xs, ys) in drawn:
                 plt.plot(xs, ys, marker=mark(index), color=layer_color(index))
                 last = max(last, xs[-1])
-            plt.xticks(epoch_ticks(last))
+            epochs = epoch_ticks(last)
+            plt.xticks([float(e) for e in epochs], [str(e) for e in epochs])
             values = [y for _, (_, _, ys) in drawn for y in ys]
             first, last = decade_range(min(values), max(values))
             plt.ylim(first, last)  # plotext takes the limits of a log axis as exponents
