@@ -45,6 +45,24 @@ def _active_view(app) -> str:
     return str(app.main.query_one("#view-tabs", TabbedContent).active)
 
 
+async def show_view(pilot, key: str, view: str) -> None:
+    """Press ``key`` and wait until ``view`` is on show with the focus inside it.
+
+    Keys pressed faster than the focus moves would let the earlier pane's focus message switch
+    the tabs back (Textual activates the pane that receives the focus).
+    """
+    app = pilot.app
+    await pilot.press(key)
+    pane = app.main.query_one(f"#{view}")
+
+    def settled() -> bool:
+        focused = app.focused
+        return _active_view(app) == view and focused is not None and pane in focused.ancestors
+
+    await wait_for(pilot, settled)
+    await pilot.pause()
+
+
 async def test_inside_view_by_keys(spec):
     app = make_app(spec, runner_factory=FakeRunner(inside_script(epochs=4)))
     async with app.run_test(size=SIZE) as pilot:
@@ -131,9 +149,9 @@ async def test_boundary_view_by_keys(spec):
     app = make_app(spec, runner_factory=FakeRunner(inside_script(epochs=3)))
     async with app.run_test(size=SIZE) as pilot:
         await _train(pilot, app)
-        for _ in range(5):  # F4 walks the views: results, heatmap, inside, evaluation, boundary
-            await pilot.press("f4")
-        await wait_for(pilot, lambda: _active_view(app) == "boundary")
+        # F4 walks the views: results, heatmap, inside, evaluation, boundary
+        for view in ("results", "heatmap", "inside", "evaluation", "boundary"):
+            await show_view(pilot, "f4", view)
         view = app.main.query_one(BoundaryView)
         assert view.event is not None and view.event.final and view.count == 4
         assert app.focused is view
@@ -143,8 +161,7 @@ async def test_boundary_view_by_keys(spec):
         await pilot.press("p")
         await wait_for(pilot, lambda: not view.points)
         assert "points hidden" in _text_of(view)
-        await pilot.press("f4")
-        await wait_for(pilot, lambda: _active_view(app) == "log")
+        await show_view(pilot, "f4", "log")
 
 
 def _text_of(widget) -> str:
@@ -264,7 +281,6 @@ async def test_f4_walks_the_view_tabs_on_a_wide_terminal(spec):
     app = make_app(spec, runner_factory=FakeRunner(inside_script(epochs=2)))
     async with app.run_test(size=(120, 40)) as pilot:
         await _train(pilot, app)
-        for expected in ("heatmap", "inside", "evaluation", "boundary", "log", "results"):
-            await pilot.press("f4")
-            await wait_for(pilot, lambda expected=expected: _active_view(app) == expected)
-        await wait_for(pilot, lambda: not app.main.has_class("-full-view"))
+        for view in ("heatmap", "inside", "evaluation", "boundary", "log", "results"):
+            await show_view(pilot, "f4", view)
+        assert not app.main.has_class("-full-view")

@@ -183,7 +183,12 @@ class MainScreen(Screen[None]):
             else:
                 self.query_one("#view-tabs", TabbedContent).active = pane
                 target = self.query_one(f"#{pane}", TabPane)
-        self.call_after_refresh(self._focus_in, target)
+        self.call_after_refresh(self._focus_pane, pane, target)
+
+    def _focus_pane(self, pane: str, target: Widget) -> None:
+        # a pane shown meanwhile wins: focusing this one would switch its tabs back to it
+        if self._focus_wanted == pane:
+            self._focus_in(target)
 
     def action_next_view(self) -> None:
         """Show the next tab of the views (F4): Results, Heatmap, Inside, ..., Log."""
