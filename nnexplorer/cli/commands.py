@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.cli.headless import EXIT_OK, EXIT_USAGE, execute, note, report
+from nnexplorer.cli.show import cmd_show
 from nnexplorer.core.errors import NnxError
 
 
@@ -227,4 +228,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stop": cmd_stop,
     "devices": cmd_devices,
     "help": cmd_help,
+    "show": cmd_show,
 }

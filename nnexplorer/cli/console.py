@@ -21,8 +21,10 @@ from rich.text import Text
 from nnexplorer.cli.tables import candidates_table, status_text, variants_table
 from nnexplorer.core.events import (
     CandidateFinished,
+    DecisionBoundary,
     EpochEnded,
     Event,
+    LayerStats,
     LogEvent,
     RunFinished,
     RunQueued,
@@ -41,6 +43,7 @@ from nnexplorer.core.formatting import (
     status_word,
 )
 from nnexplorer.core.progress import FitProgress, RunProgress
+from nnexplorer.tui.inside_render import boundary_picture, gradient_line, layer_table
 
 
 class QuietConsole(Console):
@@ -73,6 +76,8 @@ class RunRenderer:
             live = self.console.is_terminal and not self.console.is_dumb_terminal
         self.live_mode = live
         self.progress = RunProgress()
+        self.layer_stats: LayerStats | None = None  # the last of the run (not of its fits)
+        self.boundary: DecisionBoundary | None = None
         self.finished: RunFinished | None = None
         self._lock = threading.RLock()
         self._live: Live | None = None
@@ -159,6 +164,14 @@ class RunRenderer:
         else:
             line = self._candidate_line(event)
         self.console.print(line, markup=False, soft_wrap=True)
+
+    def _on_layer_stats(self, event: LayerStats) -> None:
+        if event.candidate is None and event.fold is None:
+            self.layer_stats = event
+
+    def _on_decision_boundary(self, event: DecisionBoundary) -> None:
+        if event.candidate is None and event.fold is None:
+            self.boundary = event
 
     def _on_log(self, event: LogEvent) -> None:
         if event.level == "debug":
@@ -269,7 +282,10 @@ class RunRenderer:
         pace = self._pace(fit)
         if pace:
             line.append(f"   {pace}", style="cyan")
-        return [Group(_inline(bar, label)), line]
+        rows: list[RenderableType] = [Group(_inline(bar, label)), line]
+        if self.layer_stats is not None:
+            rows.append(gradient_line(self.layer_stats.layers))
+        return rows
 
     def _grid_rows(self) -> list[RenderableType]:
         p = self.progress
@@ -356,8 +372,20 @@ class RunRenderer:
             for name, value in ordered_metrics(metrics):
                 table.add_row(name, fmt_number(value))
             parts.append(table)
+        parts.extend(self._inside_results())
         parts.append(self._status_lines(event))
         return Group(*parts)
+
+    def _inside_results(self) -> list[RenderableType]:
+        """The last layer statistics and decision regions of a train run."""
+        stats, boundary, width = self.layer_stats, self.boundary, self.console.width
+        parts: list[RenderableType] = []
+        if stats is not None:
+            parts.append(layer_table(stats.layers, stats.epoch, width))
+        if boundary is not None:
+            parts.append(Text(f"Decision regions (epoch {boundary.epoch})", style="bold"))
+            parts.append(boundary_picture(boundary, width, 16))
+        return parts
 
     def _grid_results(self, event: RunFinished) -> RenderableType:
         parts: list[RenderableType] = []

@@ -24,6 +24,7 @@ COMMANDS = (
     "stop",
     "devices",
     "help",
+    "show",
 )
 
 _MAIN_HELP = """\
@@ -35,6 +36,7 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer presets         list the bundled presets
   nnexplorer export PRESET   print the equivalent standalone Keras script
   nnexplorer runs            list past and live runs
+  nnexplorer show RUN        one run's record: metrics, confusion matrix, images, layer stats
   nnexplorer attach RUN      follow a live (or finished) run; Ctrl-C leaves it running
   nnexplorer stop RUN        stop a live or queued run (--kill: at once)
   nnexplorer compare RUN...  compare runs: settings that differ, metrics, curves
@@ -110,6 +112,13 @@ exit codes: 0 asked, 1 the run is not live, 2 no such run""",
   nnexplorer help backprop | less
 
 language: --lang, else $NNEXPLORER_LANG, else the locale (LANG=es_* gives Spanish), else English""",
+    "show": """examples:
+  nnexplorer show last
+  nnexplorer show 20250101-120000-digits-mlp-1a2b
+  nnexplorer show runs/20250101-120000-digits-mlp-1a2b | less
+  nnexplorer show digits-mlp --runs /data/nnexplorer-runs
+
+RUN is a run folder, a run id in the runs folder, a unique part of one, or `last`.""",
 }
 
 
@@ -297,6 +306,14 @@ def build_parser() -> Parser:
     help_ = command("help", "Explain a concept or a view (without TOPIC: list the topics).")
     help_.add_argument("topic", nargs="?", metavar="TOPIC", help="a topic, e.g. init or q-epoch")
     _add_lang(help_)
+
+    show = command(
+        "show",
+        "Print one run's record: settings, test metrics, confusion matrix and per-class scores, "
+        "misclassified images, the last layer statistics, decision regions.",
+    )
+    show.add_argument("run", metavar="RUN", help="a run folder, a run id (or part of one), or last")
+    _add_runs(show)
     return parser
 
 
@@ -318,7 +335,7 @@ def open_parser() -> Parser:
         description="Open the explorer on PRESET (default: the bundled digits preset).\n\n"
         "Runs are detached: they go on when the explorer quits (choose Leave running).\n\n"
         "Other commands: run, validate, presets, export, runs, compare, attach, stop, devices, "
-        "help (see `nnexplorer --help`).",
+        "help, show (see `nnexplorer --help`).",
         epilog=_EXAMPLES["open"],
         formatter_class=_formatter,
     )

@@ -110,6 +110,12 @@ class RunSummary(TypedDict, total=False):
     best_std: float  # the standard deviation of its fold scores
     n_failed_candidates: int  # candidates with a failed fold (sweep: variants failed or diverged)
     n_pending_candidates: int  # candidates not (or not fully) evaluated
+    # a classification run's evaluation on the test split, and the diagnostics' cost
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted, in classes' order
+    classes: list[str]  # the class names
+    per_class: dict[str, dict[str, float]]  # class -> precision, recall, f1, support
+    misclassified: int  # misclassified test rows (the first ones are in misclassified.json)
+    diagnostics_seconds: float  # time spent on layer statistics and decision boundaries
     backend: str  # where the fits ran: local | dask
     scheduler: str | None  # the Dask scheduler's address (dask backend)
     workers: list[str]  # the Dask workers that ran fits (dask backend)
@@ -394,3 +400,55 @@ def tee(recorder: Emit, emit: Emit | None) -> Emit:
                 recorder(warning)
 
     return out
+
+
+# --------------------------------------------------------------------------- inside the network
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerStats(Event):
+    """Per-layer statistics at the end of an epoch, one entry per Dense layer (output included).
+
+    Each entry of ``layers`` has ``name``, ``units``, ``activation``; ``grad_norm`` (L2 norm of
+    the gradient of the data loss, without the regularisation penalty, with respect to the
+    kernel, on a fixed probe batch of training rows); ``weight_norm`` (L2 norm of the kernel),
+    ``mean_abs_weight``, ``small_weight_fraction`` (share of kernel entries with |w| < 1e-3),
+    ``max_unit_norm`` (largest norm of one unit's incoming weights, axis 0 of the kernel) and
+    ``max_norm`` (the layer's max-norm limit, or None); ``dead_fraction`` (ReLU-family units
+    whose output is 0 on the whole probe batch; None for other activations);
+    ``saturated_fraction`` (sigmoid/tanh-family outputs within 2% of their range from a bound;
+    None for others); ``regularizer`` (e.g. ``l2=0.0001``, or None); ``hist`` (the kernel's
+    histogram: ``edges``, one more than ``counts``).
+    """
+
+    type: ClassVar[str] = "layer_stats"
+    epoch: int = 0
+    candidate: int | None = None
+    fold: int | None = None
+    layers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionBoundary(Event):
+    """The classes a 2-feature classifier predicts over the plane, in original feature units.
+
+    ``grid[i][j]`` is the class predicted at the centre of cell (i, j): row 0 is the bottom
+    (``y_range[0]``), column 0 the left (``x_range[0]``). ``points`` are training rows as
+    ``[x, y, class]`` (a sample of at most a few hundred); ``features`` the two feature names;
+    ``classes`` the class names; ``final`` marks the boundary of the finished model.
+    """
+
+    type: ClassVar[str] = "decision_boundary"
+    epoch: int = 0
+    candidate: int | None = None
+    fold: int | None = None
+    x_range: list[float] = field(default_factory=list)
+    y_range: list[float] = field(default_factory=list)
+    grid: list[list[int]] = field(default_factory=list)
+    points: list[list[float]] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    final: bool = False
+
+
+EVENT_TYPES.update({cls.type: cls for cls in (LayerStats, DecisionBoundary)})

@@ -129,7 +129,7 @@ def status_tone(status: str) -> Tone:
 
 # Words in a metric name that mean "lower is better".
 _LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "mape", "crossentropy", "hinge")
-_NOT_METRICS = ("epoch", "lr", "candidate", "fold")
+_NOT_METRICS = ("epoch", "lr", "candidate", "fold", "variant", "penalty")
 
 ABBREVIATIONS = {
     "accuracy": "acc",

@@ -57,9 +57,11 @@ class _State:
     model: Any = None
     callback: Any = None
     early_stopping: Any = None
+    diagnostics: Any = None
+    evaluation: RunSummary = field(default_factory=lambda: RunSummary())
 
     def summary(self, status: RunStatus, message: str) -> RunSummary:
-        return {
+        summary: RunSummary = {
             "status": status,
             "mode": "train",
             "run_id": self.run_dir.name,
@@ -76,6 +78,8 @@ class _State:
             "versions": self.versions,
             "message": message,
         }
+        summary.update(self.evaluation)
+        return summary
 
     def sync_from_callback(self) -> None:
         if self.callback is not None:
@@ -167,10 +171,11 @@ def _run(
     from nnexplorer.core import datasets, preflight
 
     seed = spec.experiment.seed
-    data = datasets.load_dataset(spec.data, seed)  # before TensorFlow: bad data fails fast
-    preflight.after_load(spec, data)
-    data = datasets.standardized(data, spec.data.standardize)
+    raw = datasets.load_dataset(spec.data, seed)  # before TensorFlow: bad data fails fast
+    preflight.after_load(spec, raw)
+    data = datasets.standardized(raw, spec.data.standardize)
     from nnexplorer.core import building, devices
+    from nnexplorer.core.diagnostics import RunDiagnostics
 
     threads = _threads_from_env()
     if threads:
@@ -213,6 +218,8 @@ def _run(
         )
     )
     callbacks = _callbacks(spec, out, run_id, cancel, state, has_validation=validation is not None)
+    state.diagnostics = RunDiagnostics(spec, data, raw, head, out, run_id)
+    callbacks = state.diagnostics.callbacks(model, callbacks, state.callback)
     started = time.perf_counter()
     try:
         model.fit(
@@ -298,6 +305,7 @@ def _after_fit(
         return_dict=True,
     )
     state.test_metrics = {k: _plain(v) for k, v in scores.items()}
+    state.evaluation = state.diagnostics.finish(state.model, state.epochs_completed, state.run_dir)
     _save_model(state, out)
     return "completed", message
 

@@ -46,6 +46,7 @@ from nnexplorer.tui.screens.runs_browser import RunsScreen
 from nnexplorer.tui.session import RunView
 from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.results_table import ResultsTable
+from nnexplorer.tui.widgets.views import show_record
 
 QUIT_GRACE = 10.0  # seconds quitting waits for a stopping run; then it stops on its own
 
@@ -325,6 +326,11 @@ class NNExplorerApp(App[int]):
         if what == "attach":
             self.run_control.attach(run_dir)
             return
+        if what == "inside":
+            show_record(self.main, run_dir)
+            self.main.show_pane("inside")
+            self.log_line(f"Showing what {run_dir.name} recorded inside the network.")
+            return
         from nnexplorer.core.runs import load_run
 
         try:
@@ -337,6 +343,10 @@ class NNExplorerApp(App[int]):
     def action_pane(self, pane: str) -> None:
         """Show and focus one pane."""
         self.main.show_pane(pane)
+
+    def action_next_view(self) -> None:
+        """Show the next view tab (F4): Results, Heatmap, Inside, Evaluation, Boundary, Log."""
+        self.main.action_next_view()
 
     def action_switch_side(self) -> None:
         """Switch between the editors and the charts (narrow terminals show one side)."""

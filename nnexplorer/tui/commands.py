@@ -23,7 +23,10 @@ LANGUAGE_HELP = {
     "en": "Help and teaching text in English",
     "es": "Ayuda y textos de aprendizaje en español",
 }
-PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
+# alt+1..alt+9, alt+0 (the Boundary view, the eleventh pane, is reached by F4 and the palette)
+_ALT_KEYS = [f"alt+{i}" for i in (*range(1, 10), 0)]
+PANE_KEYS = dict(zip(_ALT_KEYS, (EDITOR_PANES + VIEW_PANES)[: len(_ALT_KEYS)], strict=True))
+_KEY_OF = {pane: f" ({key})" for key, pane in PANE_KEYS.items()}
 
 
 def availability(action: str, *, on_main: bool, busy: bool) -> bool | None:
@@ -70,8 +73,13 @@ PALETTE: tuple[PaletteCommand, ...] = (
     ),
     *(
         PaletteCommand(
-            f"Show {pane} pane ({key})", f"Bring the {pane} pane into view", f"pane('{pane}')"
+            f"Show {pane} pane{_KEY_OF.get(pane, '')}",
+            f"Bring the {pane} pane into view",
+            f"pane('{pane}')",
         )
-        for key, pane in PANE_KEYS.items()
+        for pane in EDITOR_PANES + VIEW_PANES
+    ),
+    PaletteCommand(
+        "Next view (F4)", "Results, Heatmap, Inside, Evaluation, Boundary, Log in turn", "next_view"
     ),
 )

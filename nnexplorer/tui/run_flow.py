@@ -40,6 +40,7 @@ from nnexplorer.tui.live_runs import attached_view, detached_starter
 from nnexplorer.tui.messages import EngineEvent
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.session import RunView, settings_text
+from nnexplorer.tui.widgets.views import feed_views
 
 RUN_GROUP = "run"  # the worker group of the threads that follow a run
 RESUMABLE = ("cancelled", "failed", "interrupted", "unfinished")  # a grid search in these
@@ -200,6 +201,7 @@ class RunController:
             return
         host = self._host
         run.apply(event)
+        feed_views(self._host.main, event, run.run_dir)
         if isinstance(event, RunStarted):
             host.main.status_bar.set_device(event.device)
             params = f", {event.n_params:,} parameters" if event.n_params else ""

@@ -8,11 +8,12 @@ only. Problems raise :class:`~nnexplorer.core.errors.DataError` naming the file 
 Inside: :mod:`._sources` (scikit-learn, synthetic, keras cache), :mod:`._files` (CSV, NPZ, IDX),
 :mod:`._idx` (IDX), :mod:`._targets` (task and labels), :mod:`._split` (splits, scalers,
 :class:`Dataset`), :mod:`._guard` (only regular files, size caps: ``data.max_file_mb``,
-``data.max_values``).
+``data.max_values``), :mod:`._samples` (a few sample images for the explorer).
 """
 
 from nnexplorer.core.datasets._files import RawData
 from nnexplorer.core.datasets._guard import Caps
+from nnexplorer.core.datasets._samples import Samples, may_have_images, sample_images
 from nnexplorer.core.datasets._sources import check_source, keras_dataset_dirs, read_source
 from nnexplorer.core.datasets._split import Dataset, load_dataset, make_scaler, standardized
 from nnexplorer.core.datasets._targets import MAX_CLASSES, infer_task
@@ -22,11 +23,14 @@ __all__ = [
     "Caps",
     "Dataset",
     "RawData",
+    "Samples",
     "check_source",
     "infer_task",
     "keras_dataset_dirs",
     "load_dataset",
     "make_scaler",
+    "may_have_images",
     "read_source",
+    "sample_images",
     "standardized",
 ]

@@ -54,7 +54,11 @@ def _sklearn(name: str) -> RawData:
         feature_names=tuple(str(n) for n in bunch.feature_names),
         class_names=names,
         task="regression" if regression else "classification",
-        meta={"description": f"scikit-learn's bundled {name} dataset"},
+        meta={
+            "description": f"scikit-learn's bundled {name} dataset",
+            # the digits are 8x8 images stored as 64 columns
+            **({"image_shape": [8, 8]} if name == "digits" else {}),
+        },
     )
 
 

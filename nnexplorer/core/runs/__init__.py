@@ -30,10 +30,13 @@ from nnexplorer.core.runs._control import (
 )
 from nnexplorer.core.runs._follow import EventFollower
 from nnexplorer.core.runs._layout import (
+    BOUNDARY_FILE,
     EVENTS_FILE,
     GRID_FILE,
     HISTORY_FILE,
+    LAYER_STATS_FILE,
     META_FILE,
+    MISCLASSIFIED_FILE,
     MODEL_FILE,
     PRESET_FILE,
     SLOTS_DIR,
@@ -81,13 +84,16 @@ from nnexplorer.core.runs._records import (
 from nnexplorer.core.runs._slots import SlotQueue
 
 __all__ = [
+    "BOUNDARY_FILE",
     "EVENTS_FILE",
     "GRID_FILE",
     "HEARTBEAT_ENV",
     "HISTORY_FILE",
+    "LAYER_STATS_FILE",
     "LIVE_STATUSES",
     "LOCK_FILE",
     "META_FILE",
+    "MISCLASSIFIED_FILE",
     "MODEL_FILE",
     "PRESET_FILE",
     "SLOTS_DIR",

@@ -24,8 +24,10 @@ from typing import Any
 from nnexplorer.core.errors import PathError, RecordError, RunError
 from nnexplorer.core.events import (
     MODES,
+    DecisionBoundary,
     EpochEnded,
     Event,
+    LayerStats,
     Mode,
     RunFinished,
     RunSummary,
@@ -42,8 +44,10 @@ from nnexplorer.core.files import (
     write_failure,
 )
 from nnexplorer.core.runs._layout import (
+    BOUNDARY_FILE,
     EVENTS_FILE,
     HISTORY_FILE,
+    LAYER_STATS_FILE,
     META_FILE,
     MODEL_FILE,
     PRESET_FILE,
@@ -148,7 +152,8 @@ RESERVE_BYTES = 64 * 1024
 
 
 class RunRecorder:
-    """An ``emit`` that records a run: events.jsonl, history.csv and summary.json.
+    """An ``emit`` that records a run: events.jsonl, history.csv and summary.json (and the
+    diagnostics: layer_stats.jsonl, boundary.json).
 
     Thread-safe; several fits of a grid may report through one recorder. A grid's history rows
     carry ``candidate`` and ``fold``; with ``variant_column`` (a sweep) they carry ``variant``,
@@ -167,6 +172,7 @@ class RunRecorder:
         self._lock = threading.Lock()
         self._events: AppendFile | None = None
         self._history: AppendFile | None = None
+        self._layer_stats: AppendFile | None = None
         self._columns: list[str] | None = None
         self._target = self.run_dir / EVENTS_FILE
         self.finished = False
@@ -194,6 +200,14 @@ class RunRecorder:
         self._events.write(line + "\n")
         if isinstance(event, EpochEnded):
             self._add_history_row(event)
+        elif isinstance(event, LayerStats):
+            self._target = self.run_dir / LAYER_STATS_FILE
+            if self._layer_stats is None:
+                self._layer_stats = AppendFile(self._target)
+            self._layer_stats.write(line + "\n")
+        elif isinstance(event, DecisionBoundary):
+            self._target = self.run_dir / BOUNDARY_FILE
+            write_json_atomic(self._target, event.to_dict())
         elif isinstance(event, RunFinished):
             self._target = self.run_dir / SUMMARY_FILE
             write_json_atomic(self._target, _summary_of(event))
@@ -261,10 +275,10 @@ class RunRecorder:
         self._columns = columns
 
     def _close_files(self) -> None:
-        for handle in (self._events, self._history):
+        for handle in (self._events, self._history, self._layer_stats):
             if handle is not None:
                 handle.close()
-        self._events = self._history = None
+        self._events = self._history = self._layer_stats = None
 
     def close(self) -> None:
         """Close the open files and give the reserve back (recording again reopens them)."""

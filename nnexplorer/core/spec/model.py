@@ -159,12 +159,13 @@ class EarlyStoppingSpec(Section):
 
 
 class FitSpec(Section):
-    """Epochs, batch size and early stopping."""
+    """Epochs, batch size, early stopping, and the per-layer diagnostics of a run."""
 
     epochs: int = Field(default=30, ge=1, le=100_000)
     batch_size: int = Field(default=32, ge=1, le=1_000_000)
     shuffle: bool = True
     early_stopping: EarlyStoppingSpec | None = None
+    diagnostics: bool = True
 
 
 _SCHEDULER = re.compile(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.events import Resize
@@ -28,6 +29,12 @@ from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.status_bar import StatusBar
 from nnexplorer.tui.widgets.training_form import TrainingForm
+from nnexplorer.tui.widgets.views import (
+    INSIDE_VIEWS,
+    BoundaryView,
+    EvaluationView,
+    InsideView,
+)
 
 MIN_SIZE = (80, 24)
 FIRST_EDITOR = "layers"
@@ -39,7 +46,8 @@ EDITOR_WIDGETS: dict[str, tuple[type[EditorWidget], str]] = {
     "grid": (GridEditor, "grid-editor"),
 }
 EDITOR_PANES = ("data", "layers", "training", "grid")
-VIEW_PANES = ("charts", "results", "heatmap", "log")
+VIEW_PANES = ("charts", "results", "heatmap", "log", *INSIDE_VIEWS)
+VIEW_TABS = ("results", "heatmap", *INSIDE_VIEWS, "log")  # the tabs below the charts, in order
 PANE_TITLES = {
     "data": "Data",
     "layers": "Layers",
@@ -49,12 +57,16 @@ PANE_TITLES = {
     "results": "Results",
     "heatmap": "Heatmap",
     "log": "Log",
+    "inside": "Inside",
+    "evaluation": "Evaluation",
+    "boundary": "Boundary",
 }
 
 
 class MainScreen(Screen[None]):
     """Composes the panes and knows where each one is; the app drives the content."""
 
+    BINDINGS = [Binding("f4", "next_view", "Views", show=False)]
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-h"), (MIN_SIZE[1], "-short"), (36, "-tall")]
 
@@ -72,6 +84,12 @@ class MainScreen(Screen[None]):
                         yield self._results
                     with TabPane("Heatmap", id="heatmap"):
                         yield self._heatmap
+                    with TabPane("Inside", id="inside"):
+                        yield self._inside
+                    with TabPane("Evaluation", id="evaluation"):
+                        yield self._evaluation
+                    with TabPane("Boundary", id="boundary"):
+                        yield self._boundary
                     with TabPane("Log", id="log"):
                         yield self._log_panel
         yield Static("", id="too-small")
@@ -97,6 +115,9 @@ class MainScreen(Screen[None]):
         self._metric_chart = MetricChart("metric", id="metric-chart")
         self._results = ResultsTable(id="results-table")
         self._heatmap = Heatmap(id="heatmap-view")
+        self._inside = InsideView(id="inside-view")
+        self._evaluation = EvaluationView(id="evaluation-view")
+        self._boundary = BoundaryView(id="boundary-view")
         self._log_panel = LogPanel(id="log-panel")
         self._status_bar = StatusBar(id="status-bar")
 
@@ -133,6 +154,21 @@ class MainScreen(Screen[None]):
         return self._heatmap
 
     @property
+    def inside(self) -> InsideView:
+        """Per-layer gradient norms, weight histograms and unit fractions."""
+        return self._inside
+
+    @property
+    def evaluation(self) -> EvaluationView:
+        """The confusion matrix, per-class scores and misclassified test rows."""
+        return self._evaluation
+
+    @property
+    def boundary(self) -> BoundaryView:
+        """The decision regions of a 2-feature classifier."""
+        return self._boundary
+
+    @property
     def log_panel(self) -> LogPanel:
         """The log pane (``log`` is Textual's own logger on every node)."""
         return self._log_panel
@@ -150,6 +186,9 @@ class MainScreen(Screen[None]):
         pane = event.pane.id
         if event.tabbed_content.id == "editors" and pane in EDITOR_PANES:
             self.ensure_editor(pane)
+        if event.tabbed_content.id == "view-tabs":
+            # the inside views take the whole column: the loss charts make way for them
+            self.set_class(pane in INSIDE_VIEWS, "-full-view")
 
     def ensure_editor(self, pane: str) -> None:
         """Build the editor of ``pane`` if it has not been shown yet."""
@@ -202,11 +241,26 @@ class MainScreen(Screen[None]):
         else:
             self.show_side("views")
             if pane == "charts":
+                if self.has_class("-full-view"):
+                    self.query_one("#view-tabs", TabbedContent).active = "results"
                 target = self.query_one("#loss-chart")
             else:
                 self.query_one("#view-tabs", TabbedContent).active = pane
                 target = self.query_one(f"#{pane}", TabPane)
-        self.call_after_refresh(self._focus_in, target)
+        self.call_after_refresh(self._focus_pane, pane, target)
+
+    def _focus_pane(self, pane: str, target: Widget) -> None:
+        # a pane shown meanwhile wins: focusing this one would switch its tabs back to it
+        if self._focus_wanted == pane:
+            self._focus_in(target)
+
+    def action_next_view(self) -> None:
+        """Show the next tab of the views (F4): Results, Heatmap, Inside, ..., Log."""
+        tabs = self.query_one("#view-tabs", TabbedContent)
+        shown = self.side == "views" or self.has_class("-wide")  # wide: both sides show
+        current = str(tabs.active) if shown else ""
+        position = VIEW_TABS.index(current) + 1 if current in VIEW_TABS else 0
+        self.show_pane(VIEW_TABS[position % len(VIEW_TABS)])
 
     def _focus_in(self, target: Widget) -> None:
         if target.focusable:

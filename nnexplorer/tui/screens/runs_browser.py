@@ -1,5 +1,6 @@
 """F3: the runs on disk, live ones first; see a run's curves, attach to a live one, reopen its
-preset, resume a grid search.
+preset, resume a grid search, or show what it recorded inside the network (layer statistics,
+evaluation, decision regions).
 
 Space selects runs and ``c`` compares them (:mod:`.compare`); with none selected, ``c`` compares
 the variants or candidates of the run under the cursor.
@@ -50,7 +51,7 @@ def _score(summary: dict[str, Any] | None) -> str:
 
 
 class RunsScreen(ModalScreen[tuple[str, Path] | None]):
-    """Lists ``list_runs()``, live runs first; dismisses with ("open", run_dir), ("resume",
+    """Lists ``list_runs()``, live runs first; dismisses with ("open" | "resume" | "inside",
     run_dir) or ("attach", run_dir) (enter on a live run)."""
 
     BINDINGS = [
@@ -59,6 +60,7 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
         Binding("r", "choose('resume')", "Resume search"),
         Binding("space", "toggle_selected", "Select"),
         Binding("c", "compare", "Compare"),
+        Binding("i", "choose('inside')", "Inside views"),
     ]
     SELECTED_MARK = "● "
 
@@ -132,7 +134,9 @@ class RunsScreen(ModalScreen[tuple[str, Path] | None]):
                 hint = "enter: attach (its curves so far, then live; F7 then stops it)"
             else:
                 resumable = info.mode == "grid" and info.status in RESUMABLE
-                hint = "o: open its preset" + ("; r: resume this search" if resumable else "")
+                hint = "o: open its preset; i: its Inside, Evaluation and Boundary views" + (
+                    "; r: resume this search" if resumable else ""
+                )
             hint += "; space: select, c: compare"
             problem = getattr(info, "problem", "")
             damaged = f"\ndamaged: {problem}" if problem else ""

@@ -66,6 +66,29 @@ def _series(
     return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint)
 
 
+def has_penalty(history: list[dict[str, float]]) -> bool:
+    """Whether the epochs report a regularisation ``penalty`` (the model has regularisers)."""
+    return any(finite(row.get("penalty")) is not None for row in history)
+
+
+def data_loss_rows(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The epochs with ``loss`` and ``val_loss`` less the penalty: the data loss.
+
+    Keras adds the regularisation penalty to both losses, so comparing them across models
+    with different regularisers compares the penalties too; the data loss does not.
+    """
+    rows = []
+    for row in history:
+        penalty = finite(row.get("penalty"))
+        out = dict(row)
+        for name in ("loss", "val_loss"):
+            value = finite(row.get(name))
+            if value is not None and penalty is not None:
+                out[name] = value - penalty
+        rows.append(out)
+    return rows
+
+
 def _names(kind: ChartKind, run: RunProgress) -> tuple[str, str] | None:
     if kind == "loss":
         return "loss", "val_loss"
@@ -78,8 +101,12 @@ def run_series(
     run: RunProgress | None,
     previous: RunProgress | None,
     candidate: int | None = None,
+    data_loss: bool = False,
 ) -> list[Series]:
-    """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds."""
+    """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds.
+
+    With ``data_loss`` the loss lines of a train run leave out the regularisation penalty.
+    """
     if run is None:
         return []
     names = _names(kind, run)
@@ -97,13 +124,17 @@ def run_series(
         if candidate is not None and candidate in run.candidates:
             return _candidate_folds(run.candidates[candidate], train, val)
         return _candidates(run, train, val)
+
+    def rows(history: list[dict[str, float]]) -> list[dict[str, float]]:
+        return data_loss_rows(history) if data_loss and kind == "loss" else history
+
     out = []
     if previous is not None and previous.mode == "train" and _names(kind, previous) == names:
         # drawn first, so that the current run's lines lie on top
-        out.append(_series(previous.history, train, "prev", FAINT_COLOR, True))
-        out.append(_series(previous.history, val, "", FAINT_COLOR, True))
-    out.append(_series(run.history, train, "train", TRAIN_COLOR))
-    out.append(_series(run.history, val, "val", VAL_COLOR))
+        out.append(_series(rows(previous.history), train, "prev", FAINT_COLOR, True))
+        out.append(_series(rows(previous.history), val, "", FAINT_COLOR, True))
+    out.append(_series(rows(run.history), train, "train", TRAIN_COLOR))
+    out.append(_series(rows(run.history), val, "val", VAL_COLOR))
     return [s for s in out if s is not None]
 
 
@@ -206,8 +237,12 @@ class MetricChart(PlotextPlot):
     """
 
     can_focus = True
-    BINDINGS = [Binding("l", "toggle_log", "Log scale", show=False)]
+    BINDINGS = [
+        Binding("l", "toggle_log", "Log scale", show=False),
+        Binding("d", "toggle_data_loss", "Data loss", show=False),
+    ]
     log_scale: reactive[bool] = reactive(False)
+    data_loss: reactive[bool] = reactive(False)
 
     def __init__(self, kind: ChartKind, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -216,6 +251,8 @@ class MetricChart(PlotextPlot):
         self._series: list[Series] = []
         self._empty_hint = "F5 trains; the curves appear here"
         self._legend = True
+        self._shown: tuple[RunProgress | None, RunProgress | None, int | None] = (None, None, None)
+        self._penalty = False
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -228,12 +265,18 @@ class MetricChart(PlotextPlot):
         candidate: int | None = None,
     ) -> None:
         """Draw ``run`` (and ``previous`` faintly); for a grid, its candidates' curves."""
-        self._series = run_series(self.kind, run, previous, candidate)
+        self._shown = (run, previous, candidate)
+        self._penalty = run is not None and run.mode == "train" and has_penalty(run.history)
+        data_loss = self.data_loss and self._penalty
+        self._series = run_series(self.kind, run, previous, candidate, data_loss)
         if run is None:
             self._title = "Loss" if self.kind == "loss" else "Metric"
         elif self.kind == "loss":
             what = "variant" if run.mode == "sweep" else "candidate"
-            self._title = "Loss" + (f" - {what} #{candidate + 1}" if candidate is not None else "")
+            name = "Data loss (loss - penalty)" if data_loss else "Loss"
+            if self._penalty and not data_loss:
+                name += " (with penalty; d: data loss)"
+            self._title = name + (f" - {what} #{candidate + 1}" if candidate is not None else "")
         else:
             self._title = (run.metric() or "metric").replace("_", " ").capitalize()
         self._empty_hint = "waiting for the first epoch" if run else "F5 trains"
@@ -266,6 +309,19 @@ class MetricChart(PlotextPlot):
 
     def watch_log_scale(self) -> None:
         self._redraw()
+
+    def action_toggle_data_loss(self) -> None:
+        """Switch the loss chart between the total loss and the data loss (loss - penalty)."""
+        if self.kind != "loss":
+            return
+        if not self._penalty:
+            self.notify("This run has no regulariser: its loss is the data loss.")
+            return
+        self.data_loss = not self.data_loss
+
+    def watch_data_loss(self) -> None:
+        if self.is_mounted:
+            self.show_run(*self._shown)
 
     def _redraw(self) -> None:
         log = self.log_scale and self.kind == "loss"
