@@ -42,7 +42,7 @@ def test_show_fits_the_width_in_a_pipe(run_dir, columns):
     out = proc.stdout
     assert "\x1b[" not in out  # a pipe gets plain text
     assert max(len(line) for line in out.splitlines()) <= columns
-    for part in ("tiny", "completed", "Test metrics", "Confusion matrix", "Layer statistics"):
+    for part in ("tiny", "done", "Test metrics", "Confusion matrix", "Layer statistics"):
         assert part in out, part
     assert "Misclassified test images (4 of 4)" in out
     assert "0 -> 2" in out and "1 -> 2" in out and "█" in out
