@@ -111,3 +111,19 @@ def test_image_run_keeps_raw_pixels_of_its_mistakes(tmp_path):
     for row in missed["rows"]:
         assert row["true"] == raw.y_test[row["index"]] != row["predicted"]
         np.testing.assert_array_equal(row["pixels"], raw.x_test[row["index"]])
+
+
+def test_a_diagnostics_record_that_cannot_be_written_stops_the_run(tmp_path):
+    """Only the measuring is guarded: a failing record (a full disk) fails the run at once."""
+    data = _moons()
+    data["fit"]["epochs"] = 20
+    spec = validate_spec(data)
+    run_dir = runs.create_run_dir(tmp_path / "blocked", spec)
+    (run_dir / runs.LAYER_STATS_FILE).mkdir()  # the file cannot be opened for writing
+    events: list = []
+    result = train(spec, run_dir, events.append)
+    assert result.status == "failed"
+    assert "layer_stats.jsonl" in result.message
+    assert len([e for e in events if isinstance(e, EpochEnded)]) == 1
+    summary = runs.read_summary(run_dir)
+    assert summary is not None and summary["status"] == "failed"

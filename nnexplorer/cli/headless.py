@@ -261,6 +261,7 @@ def _engine_live(
     mode: Mode, spec: Any, run_dir: Path, emit: Emit, cancel: threading.Event, resume: str | None
 ) -> Any:
     """The engine, with a heartbeat that lets other terminals see (and stop) this run."""
+    from nnexplorer.core.errors import ResumeError
     from nnexplorer.core.events import tee
     from nnexplorer.core.runs import Liveness, clear_request, kill_this_run
 
@@ -275,6 +276,9 @@ def _engine_live(
     )
     with sigint_cancels(cancel), liveness:  # emit stays the display
         out = tee(liveness.observe, emit)
-        if mode == "grid":
-            return engine(spec, run_dir, out, cancel, resume=resume is not None)
-        return engine(spec, run_dir, out, cancel)
+        if mode != "grid":
+            return engine(spec, run_dir, out, cancel)
+        result = engine(spec, run_dir, out, cancel, resume=resume is not None)
+        if isinstance(result.error, ResumeError):
+            liveness.discard()  # a refused resume leaves the run's records as they were
+        return result

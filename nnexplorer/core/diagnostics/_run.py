@@ -33,7 +33,7 @@ from nnexplorer.core.diagnostics._probe import (
     has_regularizers,
 )
 from nnexplorer.core.errors import describe_error
-from nnexplorer.core.events import Emit, LayerStats, LogEvent, RunSummary
+from nnexplorer.core.events import DecisionBoundary, Emit, LayerStats, LogEvent, RunSummary
 from nnexplorer.core.heads import Head
 from nnexplorer.core.runs import MISCLASSIFIED_FILE, write_json_atomic
 from nnexplorer.core.spec import ExperimentSpec
@@ -141,20 +141,32 @@ class RunDiagnostics:
         return self._guard("penalty", compute)
 
     def after_epoch(self, model: Any, epoch: int) -> None:
-        """Emit ``layer_stats`` (and ``decision_boundary`` every few epochs) for ``epoch``."""
+        """Emit ``layer_stats`` (and ``decision_boundary`` every few epochs) for ``epoch``.
 
-        def stats() -> None:
+        Only the measuring is guarded: a failing emit (a full disk) must stop the run.
+        """
+
+        def stats() -> LayerStats:
             assert self.probe is not None
             layers = self.probe.layer_stats(self._probe_result(epoch))
-            self.emit(LayerStats(run_id=self.run_id, epoch=epoch, layers=layers))
+            return LayerStats(run_id=self.run_id, epoch=epoch, layers=layers)
 
-        self._guard("layer statistics", stats)
+        event = self._guard("layer statistics", stats)
+        if event is not None:
+            self.emit(event)
         if self.plan is not None and epoch % self.every == 0:
-            self._guard("decision boundary", self._boundary, model, epoch, False)
+            self._boundary(model, epoch, False)
 
     def _boundary(self, model: Any, epoch: int, final: bool) -> None:
         assert self.plan is not None
-        self.emit(self.plan.event(model, epoch, run_id=self.run_id, final=final))
+        plan = self.plan
+
+        def measure() -> DecisionBoundary:
+            return plan.event(model, epoch, run_id=self.run_id, final=final)
+
+        event = self._guard("decision boundary", measure)
+        if event is not None:
+            self.emit(event)
 
     # ------------------------------------------------------------------ after the fit
 
@@ -166,7 +178,7 @@ class RunDiagnostics:
         """
         fields: RunSummary = {"diagnostics_seconds": round(self.seconds, 3)}
         if self.plan is not None:
-            self._guard("decision boundary", self._boundary, model, epochs, True)
+            self._boundary(model, epochs, True)
         if self.data.task == "classification" and len(self.data.x_test):
             evaluation = self._guard("evaluation", self._evaluate, model, run_dir)
             if evaluation:

@@ -30,6 +30,7 @@ from nnexplorer.core.events import (
     RunStarted,
     SlotAcquired,
 )
+from nnexplorer.core.files import write_atomic
 from nnexplorer.core.runs._layout import META_FILE, STOP_FILE
 from nnexplorer.core.runs._records import write_json_atomic
 
@@ -199,6 +200,11 @@ class Liveness:
         self._dirty = False
         self._acted: str | None = None
         self._thread: threading.Thread | None = None
+        self._discarded = False
+        try:
+            self._original: bytes | None = (self.run_dir / META_FILE).read_bytes()
+        except OSError:
+            self._original = None
         now = time.time()
         pid = os.getpid()
         self.meta: dict[str, Any] = {
@@ -245,11 +251,19 @@ class Liveness:
             self.meta["progress"] = progress_text(self.progress)
             self._dirty = True
 
+    def discard(self) -> None:
+        """On :meth:`close`, put run.json back as it was: a refused start changes no record."""
+        self._discarded = True
+
     def close(self) -> None:
         """Stop the heartbeat; run.json says when the run ended (its summary says how)."""
         self._done.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+        if self._discarded and self._original is not None:
+            with self._write_lock, contextlib.suppress(OSError):
+                write_atomic(self.run_dir / META_FILE, self._original)
+            return
         with self._lock:
             self.meta["ended"] = time.time()
         self._write()
