@@ -13,9 +13,16 @@ the same best candidate and that every candidate's mean score agrees.
 
 Target: nnexplorer at n_jobs=-1 takes at most 0.6x the plain script's time at n_jobs=-1.
 
+With ``--scheduler ADDRESS`` it compares the two backends instead: the same grid with
+``[grid] backend = "dask"`` on the Dask cluster at ADDRESS against the local backend (n_jobs from
+``--jobs``, default -1), alternating, and prints the wall-time ratio (dask / local) and whether
+both find the same best parameters. The cluster's workers live on between runs, so its first run
+also pays their TensorFlow start; both the first and the median ratio are printed.
+
     .venv/bin/python bench/grid.py                    # 10 epochs, n_jobs -1 and 1, 1 repeat
     .venv/bin/python bench/grid.py --epochs 20 --repeats 3 --jobs -1
     .venv/bin/python bench/grid.py --jobs -1 --variant reuse=0 --variant warm=0,group=0
+    .venv/bin/python bench/grid.py --scheduler tcp://127.0.0.1:8786 --repeats 2
 """
 
 from __future__ import annotations
@@ -114,6 +121,7 @@ for row in read_grid_csv(sys.argv[2]):
     scores[json.dumps(params, sort_keys=True)] = float(row["mean_test_score"] or "nan")
 s = result.summary
 print(json.dumps({"status": result.status, "message": result.message, "used": s["n_jobs"],
+                  "backend": s.get("backend"), "workers": s.get("workers", []),
                   "search_seconds": s["search_seconds"], "best_params": s["best_params"],
                   "best_score": s["best_score"], "scores": scores,
                   "test_score": s.get("test_score")}))
@@ -216,9 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, action="append", help="n_jobs to time (-1 and 1)")
     parser.add_argument("--variant", action="append", default=[], help="extra nnexplorer run")
     parser.add_argument("--tolerance", type=float, default=0.02, help="allowed score difference")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="compare with a Dask cluster")
     args = parser.parse_args(argv)
     spec = load_preset("digits", [f"fit.epochs={args.epochs}"])
     check_preset(spec)
+    if args.scheduler:
+        return compare_backends(spec, args)
     jobs = args.jobs or [-1, 1]
     variants = [("nnexplorer", {})] + [(f"nnexplorer[{v}]", parse_variant(v)) for v in args.variant]
     grid = {f"net__{GRID_KEYS[k]}": v for k, v in spec.grid.params.items()}
@@ -260,6 +271,52 @@ def main(argv: list[str] | None = None) -> int:
     problems = compare(results, args.tolerance)
     print("results agree" if not problems else "RESULTS DIFFER:\n  " + "\n  ".join(problems))
     return 1 if problems else 0
+
+
+def compare_backends(spec: ExperimentSpec, args: argparse.Namespace) -> int:
+    """The same grid with the Dask backend at ``args.scheduler`` and with the local backend."""
+    from nnexplorer.core.search import check_scheduler
+    from nnexplorer.core.spec.model import check_scheduler_address
+
+    address = check_scheduler_address(args.scheduler)
+    check_scheduler(address)
+    n_jobs = (args.jobs or [-1])[0]
+    grid = spec.grid.model_copy(update={"backend": "dask", "scheduler": address})
+    on_cluster = spec.model_copy(update={"grid": grid})
+    times: dict[str, list[float]] = {"local": [], "dask": []}
+    results: dict[str, list[dict[str, Any]]] = {"local": [], "dask": []}
+    with tempfile.TemporaryDirectory(prefix="nnx-bench-grid-") as tmp:
+        folder = Path(tmp)
+        presets = {"local": folder / "local.toml", "dask": folder / "dask.toml"}
+        save_preset(spec, presets["local"])
+        save_preset(on_cluster, presets["dask"])
+        for repeat in range(args.repeats):
+            order = ["dask", "local"] if repeat % 2 else ["local", "dask"]
+            for name in order:
+                run_dir = folder / f"run-{name}-{repeat}"
+                argv_ = [sys.executable, "-c", NNX, str(presets[name]), str(run_dir)]
+                result = run([*argv_, str(n_jobs), "{}"])
+                if result["status"] != "completed":
+                    sys.exit(f"bench/grid.py: {name} {result['status']}: {result['message']}")
+                times[name].append(result["wall"])
+                results[name].append(result)
+                where = f", {len(result['workers'])} worker(s)" if name == "dask" else ""
+                print(
+                    f"{name:>6} run {repeat + 1}: {result['wall']:7.1f} s (search "
+                    f"{result['search_seconds']:6.1f} s, {result['used']} at once{where})"
+                    f"  best {result['best_params']} {result['best_score']:.4f}",
+                    flush=True,
+                )
+    first = times["dask"][0] / times["local"][0]
+    median = statistics.median(times["dask"]) / statistics.median(times["local"])
+    print(f"\nratio dask / local (wall time): first run {first:.2f}, median {median:.2f}")
+    same = all(r["best_params"] == results["local"][0]["best_params"] for r in results["dask"])
+    print(
+        f"best parameters equal: {'yes' if same else 'NO'} ({results['local'][0]['best_params']})"
+    )
+    problems = compare([results["local"][0], *results["dask"]], args.tolerance)
+    print("scores agree" if not problems else "SCORES DIFFER:\n  " + "\n  ".join(problems))
+    return 0 if same and not problems else 1
 
 
 def report(times: dict[tuple[str, int], list[float]], jobs: list[int], names: list[str]) -> None:

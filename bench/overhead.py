@@ -8,8 +8,18 @@ split. Both run as fresh processes (interpreter start and TensorFlow import incl
 alternated; the median of the per-pair wall-time ratios is the figure of merit (target <= 1.03).
 The CPU-time ratio is printed too: on a busy machine it varies less than wall time.
 
+Then the cost of the diagnostics (per-layer statistics on the probe batch every epoch;
+``fit.diagnostics``): the same preset runs with ``fit.diagnostics = true`` and ``= false``,
+alternated, and the median ratios of their training times (``train_seconds`` in summary.json:
+the fit with all its callbacks, so the per-epoch work is inside it), CPU times and wall times are
+printed (target <= 1.05). On a loaded machine those ratios swing by several per cent from pair
+to pair, so the share of the training time that the runs themselves measured in the diagnostics
+(``diagnostics_seconds`` / ``train_seconds``, timed around the work inside the same process) is
+printed as well: it does not depend on what else the machine does.
+
     .venv/bin/python bench/overhead.py                      # digits, 150 epochs, 3 pairs
     .venv/bin/python bench/overhead.py --repeats 5 --set fit.epochs=200
+    .venv/bin/python bench/overhead.py --only diagnostics   # just diagnostics on vs off
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from nnexplorer.core.spec import ExperimentSpec, load_preset, save_preset
 
 DEFAULT_SET = ["fit.epochs=150"]
 TARGET = 1.03
+DIAGNOSTICS_TARGET = 1.05
 
 
 def code(value: Any) -> str:
@@ -140,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (3)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--only",
+        choices=("keras", "diagnostics"),
+        help="run only the plain-Keras comparison or only the diagnostics on/off comparison",
+    )
     args = parser.parse_args(argv)
 
     spec = load_preset(args.preset, args.overrides or DEFAULT_SET)
@@ -159,9 +175,24 @@ def main(argv: list[str] | None = None) -> int:
         f"{0 if data.x_val is None else len(data.x_val)} validation samples; folder {folder}",
         flush=True,
     )
+    if args.only != "diagnostics":
+        compare_with_keras(plain, nnx, env, folder, args.repeats)
+    if args.only != "keras":
+        compare_diagnostics(preset, env, folder, args.repeats)
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def compare_with_keras(
+    plain: list[str], nnx: list[str], env: dict[str, str], folder: Path, repeats: int
+) -> None:
+    """nnexplorer run against the plain Keras script, alternated; prints the ratios."""
     wall: dict[str, list[float]] = {"keras": [], "nnexplorer": []}
     cpu: dict[str, list[float]] = {"keras": [], "nnexplorer": []}
-    for i in range(1, args.repeats + 1):
+    for i in range(1, repeats + 1):
         # Alternate which goes first, so that drift in machine load hits both alike.
         order = [("keras", plain), ("nnexplorer", nnx)]
         if i % 2 == 0:
@@ -176,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f"   ratio {wall['nnexplorer'][-1] / wall['keras'][-1]:.3f}",
             flush=True,
         )
-    _check_same_model(folder, args.repeats)
+    _check_same_model(folder, repeats)
     ratio = statistics.median(n / k for n, k in zip(wall["nnexplorer"], wall["keras"], strict=True))
     cpu_ratio = statistics.median(
         n / k for n, k in zip(cpu["nnexplorer"], cpu["keras"], strict=True)
@@ -187,11 +218,53 @@ def main(argv: list[str] | None = None) -> int:
         f"median ratio {ratio:.3f} (target <= {TARGET}); "
         f"CPU-time ratio {cpu_ratio:.3f} (less sensitive to other load on the machine)"
     )
-    if not args.keep:
-        import shutil
 
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0
+
+def compare_diagnostics(preset: Path, env: dict[str, str], folder: Path, repeats: int) -> None:
+    """``fit.diagnostics`` on against off, alternated; prints the training-time ratios."""
+    runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+    for i in range(1, repeats + 1):
+        order = [True, False] if i % 2 else [False, True]
+        for on in order:
+            root = folder / f"diagnostics-{'on' if on else 'off'}-{i}"
+            argv = [sys.executable, "-m", "nnexplorer", "run", str(preset), "--runs", str(root)]
+            argv += ["--set", f"fit.diagnostics={'true' if on else 'false'}"]
+            wall, cpu = timed(argv, env, folder / f"diagnostics-{on}-{i}.log")
+            (run_dir,) = root.iterdir()
+            summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
+            if summary.get("status") != "completed":
+                raise SystemExit(f"diagnostics run {run_dir} did not complete: {summary}")
+            stats = (run_dir / "layer_stats.jsonl").is_file()
+            if stats != on:
+                raise SystemExit(f"{run_dir}: layer_stats.jsonl {'missing' if on else 'present'}")
+            epochs = max(1, int(summary["epochs_completed"]))
+            runs[on].append(
+                {
+                    "train": summary["train_seconds"],
+                    "wall": wall,
+                    "cpu": cpu,
+                    "epoch": summary["train_seconds"] / epochs,
+                    "inside": summary.get("diagnostics_seconds", 0.0) / epochs,
+                }
+            )
+        on, off = runs[True][-1], runs[False][-1]
+        print(
+            f"pair {i}: diagnostics on {on['train']:6.1f} s training ({on['epoch'] * 1000:5.0f} ms"
+            f"/epoch), off {off['train']:6.1f} s ({off['epoch'] * 1000:5.0f} ms/epoch)   "
+            f"ratio {on['train'] / off['train']:.3f}; measured inside the run: "
+            f"{on['inside'] * 1000:.1f} ms/epoch ({on['inside'] / on['epoch']:.1%})",
+            flush=True,
+        )
+    pairs = list(zip(runs[True], runs[False], strict=True))
+    train_ratio = statistics.median(a["train"] / b["train"] for a, b in pairs)
+    wall_ratio = statistics.median(a["wall"] / b["wall"] for a, b in pairs)
+    cpu_ratio = statistics.median(a["cpu"] / b["cpu"] for a, b in pairs)
+    share = statistics.median(a["inside"] / a["epoch"] for a in runs[True])
+    print(
+        f"diagnostics on vs off: median training-time ratio {train_ratio:.3f} "
+        f"(target <= {DIAGNOSTICS_TARGET}), CPU-time ratio {cpu_ratio:.3f}, wall-time ratio "
+        f"{wall_ratio:.3f}; share of the training time measured inside the runs {share:.1%}"
+    )
 
 
 def _check_same_model(folder: Path, repeats: int) -> None:

@@ -323,8 +323,9 @@ def test_open_help(capsys):
 def test_bad_set_is_one_line_exit_2(tiny):
     done = nnx("run", str(tiny), "--set", "layers.0.units=-3")
     assert done.returncode == 2
-    assert _error_lines(done.stderr) == [
-        f"nnexplorer: error: {tiny}: layers[0].units: got -3; must be greater than or equal to 1"
+    assert _error_lines(done.stderr) == [  # the problem is the --set's, not the file's
+        "nnexplorer: error: --set layers.0.units=-3: layers[0].units: got -3; "
+        "must be greater than or equal to 1"
     ]
     assert "Traceback" not in done.stderr
     assert done.stdout == ""

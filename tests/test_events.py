@@ -44,7 +44,13 @@ def test_type_comes_first_and_fields_are_extensible():
 
 
 def test_one_exit_code_table():
-    assert ev.EXIT_CODE == {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+    assert ev.EXIT_CODE == {
+        "completed": 0,
+        "diverged": 1,
+        "failed": 1,
+        "cancelled": 130,
+        "interrupted": 1,  # a followed run whose worker died without recording an end
+    }
     assert set(ev.EXIT_CODE) == set(ev.STATUSES)
     assert [ev.exit_code(s) for s in ev.STATUSES] == [ev.EXIT_CODE[s] for s in ev.STATUSES]
     assert ev.exit_code("unfinished") == 1

@@ -43,6 +43,7 @@ def test_core_modules_are_found_in_sub_packages():
         "nnexplorer.core.progress._run",
         "nnexplorer.core.progress._fits",
         "nnexplorer.core.formatting",
+        "nnexplorer.core.help._pages",
     }
     assert expected <= set(CORE_MODULES)
 
@@ -57,7 +58,16 @@ def test_tui_app_does_not_import_tensorflow():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["run", "--help"], ["presets"], ["validate", "digits"], ["--version"]]
+    "argv",
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["presets"],
+        ["validate", "digits"],
+        ["--version"],
+        ["help"],
+        ["help", "init", "--lang", "es"],
+    ],
 )
 def test_fast_commands_do_not_import_tensorflow(argv):
     done = subprocess.run(

@@ -332,7 +332,9 @@ def test_one_status_vocabulary():
         assert status in STATUS_WORDS and status_tone(status) in (
             "good", "warning", "error", "busy", "quiet"
         )  # fmt: skip
-    assert [status_word(s) for s in ev.STATUSES] == ["done", "diverged", "stopped", "failed"]
+    assert [status_word(s) for s in ev.STATUSES] == [
+        "done", "diverged", "stopped", "failed", "interrupted"
+    ]  # fmt: skip
     assert status_tone("completed") == "good" and status_tone("failed") == "error"
     assert status_tone("diverged") == status_tone("cancelled") == "warning"
     assert status_word("something new") == "something new"

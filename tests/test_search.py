@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -70,6 +71,21 @@ def test_2x2_grid_end_to_end(tiny_spec_data, tmp_path):
     run_dir = tmp_path / "run"
     rows = grid_rows(run_dir)
     assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    # TensorBoard: a folder per candidate, one per fold (and the best one's refit)
+    logs = run_dir / "tensorboard"
+    assert sorted(p.name for p in logs.iterdir()) == [f"candidate-{i}" for i in range(1, 5)]
+    assert len(list(logs.glob("candidate-*/fold-*/train"))) == 8
+    assert len(list(logs.glob("candidate-*/refit/train"))) == 1
+    import tensorflow as tf
+
+    (events_file,) = (logs / "candidate-1" / "fold-1" / "train").glob("events.out.tfevents.*")
+    steps = [
+        e.step
+        for e in tf.compat.v1.train.summary_iterator(str(events_file))
+        for v in e.summary.value
+        if v.tag == "epoch_loss"
+    ]
+    assert steps == [1, 2]
     assert set(rows[0]) >= {"layers.0.units", "optimizer__learning_rate", "mean_test_score"}
     assert {(r["layers.0.units"], r["optimizer__learning_rate"]) for r in rows} == {
         ("4", "0.01"),
@@ -154,7 +170,7 @@ def test_all_failing_grid_is_one_clear_failure(tiny_spec_data, tmp_path):
     )
     result, events = run(spec, tmp_path / "run")
     assert result.status == "failed"
-    assert result.message.startswith("every candidate failed")
+    assert result.message.startswith("every candidate failed (4 fits: 2 candidates x 2 folds): ")
     assert "diverged" in result.message
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert len(finished) == 1 and finished[0].status == "failed"
@@ -221,9 +237,21 @@ def test_killed_worker_ends_search_with_clear_message(tiny_spec_data, tmp_path):
     result = grid_search(spec, run_dir, emit)
     assert killed
     assert result.status == "failed"
-    assert "worker process died" in result.message and "--resume" in result.message
+    assert result.message.startswith("a worker process died (killed by SIGKILL): most likely")
+    assert "out of memory; lower grid.n_jobs (it was 2" in result.message
+    assert "--resume" in result.message
+    others = {r["pid"] for r in _fit_begins(run_dir)} - {os.getpid(), *killed}
+    time.sleep(1)
+    assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in others)
     assert len(journal(run_dir)) >= 1  # the finished fit is kept
     assert len(grid_rows(run_dir)) == 4
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _fit_begins(run_dir: Path) -> list[dict]:
@@ -262,6 +290,7 @@ def test_halving_search_runs_rounds(tiny_spec_data, tmp_path):
     assert {k: best[k] for k in GRID_2X2} == {k: str(v) for k, v in result.best_params.items()}
 
 
+@pytest.mark.timeout(900)  # three processes import TensorFlow, twice over
 def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
     """The child-process path: Ctrl-C reaches the whole process group (loky workers too)."""
     import subprocess

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from nnexplorer.core.events import CandidateFinished, CandidateStarted, EpochEnded, LogEvent
+from nnexplorer.core.search._collector import FitTailer
 from nnexplorer.core.search._fit import SearchConfig, candidate_spec, fold_of
 from nnexplorer.core.search._journal import (
     FITS_DIR,
     JOURNAL_FILE,
     STOP_FILE,
     FitLog,
-    FitTailer,
     StopFlag,
     fit_key,
     prepare_fits,

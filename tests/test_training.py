@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nnexplorer.core import runs
+from nnexplorer.core.errors import DataError
 from nnexplorer.core.events import BatchProgress, EpochEnded, RunFinished, RunStarted, RunSummary
 from nnexplorer.core.spec import validate_spec
 from nnexplorer.core.training import RunResult, train
@@ -132,7 +133,9 @@ def test_keyboard_interrupt_records_cancelled(tiny_spec_data, tmp_path):
 def test_exception_becomes_failed_run(tiny_spec_data, tmp_path):
     tiny_spec_data["data"] = {"source": f"file:{tmp_path / 'missing.csv'}", "target": "y"}
     result, events = _run(validate_spec(tiny_spec_data), tmp_path)
-    assert result.status == "failed" and result.exit_code == 1
+    # bad input: recorded as failed, and exit code 2 like a bad preset
+    assert result.status == "failed" and result.exit_code == 2
+    assert isinstance(result.error, DataError)
     assert "missing.csv" in result.message
     assert isinstance(events[-1], RunFinished) and events[-1].message == result.message
     assert runs.read_summary(result.run_dir)["status"] == "failed"

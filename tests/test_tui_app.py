@@ -12,7 +12,7 @@ from nnexplorer.core.errors import RunError, SpecError
 from nnexplorer.core.events import BatchProgress, EpochEnded
 from nnexplorer.core.spec import load_preset
 from nnexplorer.tui.app import START_STATE, NNExplorerApp, make_app
-from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog
+from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog, PathDialog, QuitDialog
 from nnexplorer.tui.screens.help import HelpScreen
 from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
@@ -228,19 +228,20 @@ async def test_opening_a_bad_preset_shows_its_errors_and_keeps_the_state(tiny):
 
 
 async def test_quit_asks_while_a_run_is_active(tiny):
+    # (every choice of the quit dialog: tests/test_server_runs_tui.py)
     runner = FakeRunner(train_script(epochs=10, hold_after=1))
     app = make_app(tiny, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.busy and app.runs["run1"].history)
         await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitDialog))
+        await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.busy and app.is_running
         await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitDialog))
+        await pilot.press("s")
         await wait_for(pilot, lambda: not app.is_running)
     assert runner.handles[0].stopped.is_set()
     assert app.return_code == 0

@@ -491,6 +491,22 @@ async def test_no_grid_stays_none_until_edited(digits):
         assert app.posted[-1].grid == {"cv": 4}
 
 
+async def test_grid_dask_backend_takes_a_scheduler(digits):
+    app = Host(GridEditor(), digits)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert field(app, "grid.backend").value == "local"
+        assert not field(app, "grid.scheduler").display and field(app, "grid.n_jobs").display
+        await choose(pilot, app, "grid.backend", "dask")
+        assert app.posted[-1].grid["backend"] == "dask"
+        assert field(app, "grid.scheduler").display and not field(app, "grid.n_jobs").display
+        await type_into(pilot, app, "grid.scheduler", "tcp://10.0.0.5")
+        assert "expected a Dask scheduler address" in field(app, "grid.scheduler").problem
+        await type_into(pilot, app, "grid.scheduler", "tcp://10.0.0.5:8786")
+        assert app.posted[-1].grid["scheduler"] == "tcp://10.0.0.5:8786"
+        assert field(app, "grid.scheduler").problem is None and app.draft.problems() == {}
+
+
 # ---------------------------------------------------------------------- layout
 
 

@@ -125,7 +125,7 @@ async def test_footer_fits_the_width_and_keeps_the_run_keys(tiny_spec, size):
         await wait_for(pilot, lambda: "a" in footer.shown_keys)
         shown = footer.shown_keys
         assert {"f1", "f5", "f6", "f7", "ctrl+q"} <= set(shown)
-        assert "alt+1-8" in [key.key_display for key in footer.query("FooterKey")]
+        assert "alt+1-0" in [key.key_display for key in footer.query("FooterKey")]
         assert "a" in shown  # the focused layer list's own keys
         widths = sum(key.size.width for key in footer.query("FooterKey"))
         assert widths <= size[0]

@@ -10,6 +10,7 @@ a broken pipe would be).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import statistics
 import threading
@@ -188,7 +189,8 @@ def grid_script(
 
 
 class FakeHandle:
-    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed (a RunControl)."""
+    """Plays a script; ``stop()`` ends it as cancelled, ``kill()`` as failed, ``close()`` stops
+    following it (no end is reported, as with a detached run left going) (a RunControl)."""
 
     def __init__(
         self, items: list[Any], run_dir: Path, delay: float = 0.0, mode: str = "train"
@@ -201,6 +203,7 @@ class FakeHandle:
         self.stopped = threading.Event()
         self.killed = threading.Event()
         self.released = threading.Event()
+        self.closed = threading.Event()
         self.returncode: int | None = None
 
     def events(self) -> Iterator[Event]:
@@ -208,10 +211,12 @@ class FakeHandle:
             if item is HOLD:
                 deadline = time.monotonic() + 30
                 while not (self.released.is_set() or self.stopped.is_set() or self.killed.is_set()):
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > deadline or self.closed.is_set():
                         break
                     time.sleep(0.01)
                 continue
+            if self.closed.is_set():
+                return
             if self.killed.is_set():
                 self.returncode = -9
                 yield RunFinished(run_id=self.run_id, status="failed", message="worker killed")
@@ -246,6 +251,9 @@ class FakeHandle:
 
     def kill(self) -> None:
         self.killed.set()
+
+    def close(self) -> None:
+        self.closed.set()
 
     def release(self) -> None:
         """Let a held script go on."""
@@ -304,3 +312,92 @@ def status(app: Any) -> str:
 def notes(app: Any) -> str:
     """The notifications on show, title and message."""
     return "\n".join(f"{n.title} {n.message}" for n in app._notifications)
+
+
+def sweep_script(
+    epochs: int = 4, *, diverge: frozenset[int] = frozenset(), hold_after: int | None = None
+) -> Script:
+    """A sweep over ``spec.grid.params``: each variant trained once, ``diverge`` ones diverge."""
+
+    def script(spec: Any, mode: str) -> list[Any]:
+        grid = spec.grid.params
+        keys = list(grid)
+        combos = [
+            dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())
+        ]
+        out: list[Any] = [
+            RunStarted(
+                run_id="fake-sweep",
+                mode="sweep",
+                device="CPU",
+                n_candidates=len(combos),
+                scoring="val_accuracy",
+            )
+        ]
+        best: tuple[float, int] | None = None
+        for index, params in enumerate(combos):
+            if hold_after is not None and index == hold_after:
+                out.append(HOLD)
+            out.append(
+                CandidateStarted(
+                    run_id="fake-sweep", candidate=index, params=params, n_candidates=len(combos)
+                )
+            )
+            history = []
+            for epoch in range(1, epochs + 1):
+                loss = (1.0 + 0.3 * index) / epoch
+                metrics = {
+                    "loss": loss,
+                    "accuracy": 1 - loss / 3,
+                    "val_loss": loss * 1.1,
+                    "val_accuracy": 1 - loss / 2.5,
+                }
+                if index in diverge and epoch == 2:
+                    metrics = {"loss": math.nan, "accuracy": 0.1}
+                history.append(metrics)
+                out.append(
+                    EpochEnded(
+                        run_id="fake-sweep",
+                        epoch=epoch,
+                        epochs=epochs,
+                        metrics=metrics,
+                        seconds=0.2,
+                        candidate=index,
+                    )
+                )
+                if index in diverge and epoch == 2:
+                    break
+            failed = index in diverge
+            score = None if failed else history[-1]["val_accuracy"]
+            if score is not None and (best is None or score > best[0]):
+                best = (score, index)
+            out.append(
+                CandidateFinished(
+                    run_id="fake-sweep",
+                    candidate=index,
+                    params=params,
+                    score=score,
+                    seconds=0.2 * len(history),
+                    status="diverged" if failed else "completed",
+                    reason="the loss became nan at epoch 2" if failed else "",
+                    metrics=history[-1],
+                    test_metrics={} if failed else {"loss": 0.3 + index / 10, "accuracy": 0.9},
+                    best_epoch=len(history),
+                    epochs=len(history),
+                )
+            )
+        summary = {
+            "status": "completed",
+            "mode": "sweep",
+            "scoring": "val_accuracy",
+            "best_params": combos[best[1]] if best else {},
+            "best_score": best[0] if best else None,
+            "best_variant": best[1] + 1 if best else None,
+            "n_candidates": len(combos),
+            "test_metrics": {"accuracy": 0.9},
+            "wall_seconds": 20.0,
+        }
+        out.append(RunFinished(run_id="fake-sweep", status="completed", summary=summary))
+        return out
+
+    return script

@@ -1,11 +1,12 @@
-"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs``.
+"""The command line: ``nnexplorer [PRESET] | run | validate | presets | export | runs | ...``.
 
 Exit codes: 0 completed, 1 run failed or diverged, 2 bad preset or arguments, 130 interrupted.
 Errors go to stderr as ``nnexplorer: error: <file>: <key path>: <message>``, never a traceback.
 Only ``run`` (and opening the explorer) import TensorFlow, and only when the run starts.
 
 Inside: :mod:`.parser` (arguments), :mod:`.commands` (one handler per command), :mod:`.headless`
-(in-process runs and messages), :mod:`.console` (the Rich live display), :mod:`.tables`.
+(in-process runs and messages), :mod:`.console` (the Rich live display), :mod:`.tables`,
+:mod:`.show` (one run's record, drawn with :mod:`nnexplorer.tui.inside_render`).
 """
 
 from __future__ import annotations

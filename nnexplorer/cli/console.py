@@ -9,6 +9,7 @@ file, a CI log) it prints one plain line per epoch (per fit for a grid). Rich ho
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -17,14 +18,19 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.cli.tables import candidates_table, status_text
+from nnexplorer.cli.tables import candidates_table, status_text, variants_table
 from nnexplorer.core.events import (
     CandidateFinished,
+    DecisionBoundary,
     EpochEnded,
     Event,
+    LayerStats,
     LogEvent,
     RunFinished,
+    RunQueued,
     RunStarted,
+    SlotAcquired,
+    silence,
 )
 from nnexplorer.core.formatting import (
     fmt_duration,
@@ -37,11 +43,24 @@ from nnexplorer.core.formatting import (
     status_word,
 )
 from nnexplorer.core.progress import FitProgress, RunProgress
+from nnexplorer.tui.inside_render import boundary_picture, gradient_line, layer_table
+
+
+class QuietConsole(Console):
+    """A Console that falls silent when its reader goes away (``nnexplorer run ... | head``).
+
+    Rich's own answer to a closed pipe is to exit the program, which would end the run in the
+    middle; here the output just stops and the run goes on, and is recorded.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence(self.file)
 
 
 def make_console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
     """A Console for nnexplorer output (no automatic highlighting; NO_COLOR respected)."""
-    return Console(file=file, stderr=stderr, highlight=False)
+    return QuietConsole(file=file, stderr=stderr, highlight=False)
 
 
 class RunRenderer:
@@ -57,9 +76,12 @@ class RunRenderer:
             live = self.console.is_terminal and not self.console.is_dumb_terminal
         self.live_mode = live
         self.progress = RunProgress()
+        self.layer_stats: LayerStats | None = None  # the last of the run (not of its fits)
+        self.boundary: DecisionBoundary | None = None
         self.finished: RunFinished | None = None
         self._lock = threading.RLock()
         self._live: Live | None = None
+        self._replaying = False
 
     def __enter__(self) -> RunRenderer:
         return self
@@ -80,6 +102,19 @@ class RunRenderer:
             handler = getattr(self, f"_on_{event.type}", None)
             if handler is not None:
                 handler(event)
+            if self._live is not None and not self._replaying:
+                self._live.refresh()
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Show a run's recorded events at once (attaching): the live display is drawn once
+        at the end; in a pipe each past epoch still gets its line."""
+        with self._lock:
+            self._replaying = True
+            try:
+                for event in events:
+                    self(event)
+            finally:
+                self._replaying = False
             if self._live is not None:
                 self._live.refresh()
 
@@ -97,15 +132,46 @@ class RunRenderer:
         else:
             self.console.print(self._header())
 
+    def _on_run_queued(self, event: RunQueued) -> None:
+        ahead = (
+            f" ({event.ahead} run{'s' if event.ahead != 1 else ''} ahead)" if event.ahead else ""
+        )
+        self.console.print(
+            Text(f"queued: waiting for a free slot of {event.slots}{ahead}", style="dim")
+        )
+
+    def _on_slot_acquired(self, event: SlotAcquired) -> None:
+        where = f" on GPU {event.gpu}" if event.gpu else ""
+        self.console.print(
+            Text(f"slot {event.slot + 1}/{event.slots}{where}: starting", style="dim")
+        )
+
     def _on_epoch_ended(self, event: EpochEnded) -> None:
-        if event.candidate is None and not self.live_mode:
+        if self.live_mode:
+            return
+        if event.candidate is None:
             self.console.print(self._epoch_line(), markup=False, soft_wrap=True)
+        elif self.progress.mode == "sweep":
+            self.console.print(self._variant_epoch_line(event), markup=False, soft_wrap=True)
 
     def _on_candidate_finished(self, event: CandidateFinished) -> None:
         if self.live_mode:
             return
-        line = self._fit_line(event) if event.fold is not None else self._candidate_line(event)
+        if self.progress.mode == "sweep":
+            line = self._variant_line(event)
+        elif event.fold is not None:
+            line = self._fit_line(event)
+        else:
+            line = self._candidate_line(event)
         self.console.print(line, markup=False, soft_wrap=True)
+
+    def _on_layer_stats(self, event: LayerStats) -> None:
+        if event.candidate is None and event.fold is None:
+            self.layer_stats = event
+
+    def _on_decision_boundary(self, event: DecisionBoundary) -> None:
+        if event.candidate is None and event.fold is None:
+            self.boundary = event
 
     def _on_log(self, event: LogEvent) -> None:
         if event.level == "debug":
@@ -116,7 +182,9 @@ class RunRenderer:
     def _on_run_finished(self, event: RunFinished) -> None:
         self.finished = event
         self.close()
-        if self.progress.mode == "grid" or self.progress.candidates:
+        if self.progress.mode == "sweep":
+            self.console.print(self._sweep_results(event))
+        elif self.progress.mode == "grid" or self.progress.candidates:
             self.console.print(self._grid_results(event))
         else:
             self.console.print(self._train_results(event))
@@ -130,6 +198,8 @@ class RunRenderer:
             parts.append(f"{p.n_params:,} params")
         if p.mode == "grid" and p.n_candidates:
             parts.append(f"{p.n_candidates} candidates x {p.n_folds or '?'} folds")
+        if p.mode == "sweep" and p.n_candidates:
+            parts.append(f"{p.n_candidates} variants, ranked by {p.scoring or '?'}")
         text = Text(" · ".join(parts), style="bold")
         if p.run_dir:
             text.append(f"\nrun: {p.run_dir}", style="dim")
@@ -172,7 +242,31 @@ class RunRenderer:
             f"  ({self._fits()} fits)"
         )
 
+    def _variant_epoch_line(self, event: EpochEnded) -> str:
+        p = self.progress
+        number = (event.candidate or 0) + 1
+        width = len(str(event.epochs or event.epoch))
+        return (
+            f"variant {number}/{p.n_candidates or '?'}  epoch {event.epoch:>{width}}/"
+            f"{event.epochs or '?'}  {metrics_text(event.metrics)}"
+        )
+
+    def _variant_line(self, event: CandidateFinished) -> str:
+        p = self.progress
+        line = (
+            f"variant {event.candidate + 1}/{p.n_candidates or '?'}  {params_text(event.params)}"
+            f"  {status_word(event.status)}"
+        )
+        if event.status == "completed":
+            tests = metrics_text(event.test_metrics)
+            line += f"  score {fmt_number(event.score)}" + (f"  test {tests}" if tests else "")
+        elif event.reason:
+            line += f": {event.reason}"
+        return line + f"  ({self._fits()} variants, {event.seconds:.1f} s)"
+
     def _render(self) -> RenderableType:
+        if self.progress.mode == "sweep":
+            return Group(self._header(), *self._sweep_rows())
         if self.progress.mode == "grid":
             return Group(self._header(), *self._grid_rows())
         return Group(self._header(), *self._train_rows())
@@ -188,7 +282,10 @@ class RunRenderer:
         pace = self._pace(fit)
         if pace:
             line.append(f"   {pace}", style="cyan")
-        return [Group(_inline(bar, label)), line]
+        rows: list[RenderableType] = [Group(_inline(bar, label)), line]
+        if self.layer_stats is not None:
+            rows.append(gradient_line(self.layer_stats.layers))
+        return rows
 
     def _grid_rows(self) -> list[RenderableType]:
         p = self.progress
@@ -210,6 +307,43 @@ class RunRenderer:
             )
             rows.append(Text(f"{where}  {progress}"))
         return rows
+
+    def _sweep_rows(self) -> list[RenderableType]:
+        p = self.progress
+        bar = ProgressBar(total=max(1, p.fits_total()), completed=p.fits_done(), width=40)
+        label = Text(f" variants {self._fits()}")
+        label.append(f"  ETA {fmt_duration(p.grid_eta())}", style="cyan")
+        rows: list[RenderableType] = [_inline(bar, label)]
+        for fit in p.running_fits():
+            index = fit.candidate or 0
+            params = params_text(p.candidates[index].params) if index in p.candidates else ""
+            progress = (
+                f"epoch {fit.epoch}/{fit.epochs or '?'}  {metrics_text(fit.metrics)}"
+                if fit.epoch
+                else "starting ..."
+            )
+            rows.append(Text(f"  variant {index + 1} ({params})  {progress}"))
+        return rows
+
+    def _sweep_results(self, event: RunFinished) -> RenderableType:
+        parts: list[RenderableType] = []
+        if self.progress.candidates:
+            parts.append(variants_table(self.progress))
+        ranked = self.progress.ranked()
+        top = ranked[0] if ranked else None
+        best = event.summary.get("best_variant") or (top.index + 1 if top else None)
+        if best and top is not None:
+            line = Text(f"best variant: #{best} ", style="bold")
+            line.append(params_text(event.summary.get("best_params") or top.params))
+            scoring = event.summary.get("scoring") or self.progress.scoring or "score"
+            score = event.summary.get("best_score", top.mean)
+            line.append(f"  ({scoring} {fmt_number(score)})")
+            parts.append(line)
+            metrics = event.summary.get("test_metrics") or {}
+            if metrics:
+                parts.append(Text(f"its test metrics: {metrics_text(metrics)} (model.keras)"))
+        parts.append(self._status_lines(event))
+        return Group(*parts)
 
     def _status_lines(self, event: RunFinished) -> Text:
         summary = event.summary
@@ -238,8 +372,20 @@ class RunRenderer:
             for name, value in ordered_metrics(metrics):
                 table.add_row(name, fmt_number(value))
             parts.append(table)
+        parts.extend(self._inside_results())
         parts.append(self._status_lines(event))
         return Group(*parts)
+
+    def _inside_results(self) -> list[RenderableType]:
+        """The last layer statistics and decision regions of a train run."""
+        stats, boundary, width = self.layer_stats, self.boundary, self.console.width
+        parts: list[RenderableType] = []
+        if stats is not None:
+            parts.append(layer_table(stats.layers, stats.epoch, width))
+        if boundary is not None:
+            parts.append(Text(f"Decision regions (epoch {boundary.epoch})", style="bold"))
+            parts.append(boundary_picture(boundary, width, 16))
+        return parts
 
     def _grid_results(self, event: RunFinished) -> RenderableType:
         parts: list[RenderableType] = []

@@ -1,9 +1,8 @@
-"""The Rich tables of the command line: candidates, presets, runs (words from core.formatting)."""
+"""The command line's Rich tables: candidates, variants, presets (words from core.formatting)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -11,10 +10,9 @@ from rich.text import Text
 
 from nnexplorer.core.formatting import (
     Tone,
-    fmt_duration,
+    abbrev,
     fmt_mean_std,
     fmt_number,
-    metrics_text,
     params_text,
     status_tone,
     status_word,
@@ -56,6 +54,34 @@ def candidates_table(progress: RunProgress) -> Table:
     return table
 
 
+def variants_table(progress: RunProgress) -> Table:
+    """A sweep's variants in order: params, train/val/test of the main metric, best epoch."""
+    metric = progress.metric() or "loss"
+    short = abbrev(metric)
+    table = Table(title="Variants", title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("params", overflow="fold")
+    for title in (f"train {short}", f"val {short}", f"test {short}", "best epoch", "time"):
+        table.add_column(title, justify="right")
+    table.add_column("status")
+    best = progress.ranked()[0].index if progress.ranked() else None
+    for index in sorted(progress.candidates):
+        cand = progress.candidates[index]
+        final = cand.final_metrics or (cand.history[-1] if cand.history else {})
+        seconds = cand.fit_time
+        table.add_row(
+            f"{index + 1}" + (" *" if index == best else ""),
+            params_text(cand.params),
+            fmt_number(final.get(metric)),
+            fmt_number(final.get(f"val_{metric}")),
+            fmt_number(cand.test_metrics.get(metric)),
+            "-" if cand.best_epoch is None else str(cand.best_epoch),
+            f"{seconds:.1f} s" if seconds else "-",
+            status_text(cand.status),
+        )
+    return table
+
+
 def presets_table(presets: Sequence[Any]) -> Table:
     """Bundled presets: name, description, path."""
     table = Table(title="Bundled presets", title_justify="left")
@@ -64,36 +90,4 @@ def presets_table(presets: Sequence[Any]) -> Table:
     table.add_column("path", style="dim", overflow="fold")
     for preset in presets:
         table.add_row(preset.name, preset.description, str(preset.path))
-    return table
-
-
-def runs_table(runs: Sequence[Any], root: Path | None = None) -> Table:
-    """Past runs (``core.runs.RunInfo``): id, name, mode, status, epochs, test metrics, time."""
-    table = Table(title=f"Runs in {root}" if root else "Runs", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name")
-    table.add_column("mode")
-    table.add_column("status")
-    table.add_column("epochs", justify="right")
-    table.add_column("test metrics")
-    table.add_column("time", justify="right")
-    for run in runs:
-        summary = run.summary or {}
-        metrics = summary.get("test_metrics") or {}
-        shown = metrics_text(metrics)
-        if run.mode == "grid" and summary.get("best_score") is not None:
-            shown = f"best {fmt_number(summary['best_score'])}" + (f"  {shown}" if shown else "")
-        wall = summary.get("wall_seconds")
-        started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
-        when = f"{started} ({fmt_duration(wall)})" if isinstance(wall, int | float) else started
-        epochs = summary.get("epochs_completed")
-        table.add_row(
-            run.run_id,
-            run.name,
-            run.mode,
-            status_text(run.status),
-            "" if epochs is None else fmt_number(epochs),
-            shown,
-            when,
-        )
     return table

@@ -74,7 +74,8 @@ def configure_threads(intra: int | None = None, inter: int | None = None) -> boo
 
 
 def configure_devices() -> str:
-    """Turn on memory growth on every GPU (before first use) and return the device label."""
+    """Turn on memory growth on every GPU (before first use) and return the device label
+    (``CPU``, the GPU names, and ``(GPU 1)`` when a run's slot pinned it to GPU 1)."""
     global _DEVICE_LABEL
     if _DEVICE_LABEL is not None:
         return _DEVICE_LABEL
@@ -86,7 +87,11 @@ def configure_devices() -> str:
                 tf.config.experimental.set_memory_growth(gpu, True)
         except (RuntimeError, ValueError):  # already initialised: growth can no longer change
             pass
-    _DEVICE_LABEL = describe_devices()["device"]
+    label = describe_devices()["device"]
+    pinned = os.environ.get("NNEXPLORER_GPU", "")  # a detached run's slot chose this GPU
+    if pinned and label != "CPU":
+        label = f"{label} (GPU {pinned})"
+    _DEVICE_LABEL = label
     return _DEVICE_LABEL
 
 
@@ -128,4 +133,36 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
+    }
+
+
+def list_devices() -> dict[str, Any]:
+    """What TensorFlow sees: ``gpus`` (name, compute capability, memory in MiB where the driver
+    says, the ``CUDA_VISIBLE_DEVICES`` id), ``built_with_cuda`` and ``versions``."""
+    from nnexplorer.core.gpus import driver_memory, visible_gpus
+
+    tf = import_tensorflow()
+    visible = visible_gpus()
+    memory = driver_memory()
+    gpus = []
+    for index, gpu in enumerate(tf.config.list_physical_devices("GPU")):
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except (RuntimeError, ValueError):
+            details = {}
+        driver = visible[index] if index < len(visible) else None
+        capability = details.get("compute_capability")
+        gpus.append(
+            {
+                "device": gpu.name,
+                "name": str(details.get("device_name") or (driver.name if driver else gpu.name)),
+                "compute_capability": ".".join(map(str, capability)) if capability else "",
+                "memory_mib": memory.get(driver.uuid) or memory.get(driver.id) if driver else None,
+                "cuda_id": driver.id if driver else str(index),
+            }
+        )
+    return {
+        "gpus": gpus,
+        "built_with_cuda": bool(tf.test.is_built_with_cuda()),
+        "versions": versions(),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time as _time
 from collections.abc import Callable
@@ -25,14 +26,27 @@ from typing import (
     runtime_checkable,
 )
 
-RunStatus = Literal["completed", "diverged", "cancelled", "failed"]
-"""How a run ended."""
-Mode = Literal["train", "grid"]
-"""What a run does: train one network, or search a grid."""
+RunStatus = Literal["completed", "diverged", "cancelled", "failed", "interrupted"]
+"""How a run ended. ``interrupted`` is never recorded by a run: a follower of a detached run
+(:mod:`nnexplorer.core.runs`) ends with it when the worker died without recording an end."""
+Mode = Literal["train", "grid", "sweep"]
+"""What a run does: train one network, search a grid (cross-validated), or sweep variants.
+
+A sweep (``[grid] search = "sweep"``) trains every combination of ``[grid.params]`` once on the
+training split, with validation curves and test metrics, like a train run per variant.
+"""
 STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 MODES: tuple[Mode, ...] = get_args(Mode)
+SEARCH_MODES: tuple[Mode, ...] = ("grid", "sweep")
+"""The modes whose run trains many networks: a grid's candidates, a sweep's variants."""
 
-EXIT_CODE: dict[RunStatus, int] = {"completed": 0, "diverged": 1, "failed": 1, "cancelled": 130}
+EXIT_CODE: dict[RunStatus, int] = {
+    "completed": 0,
+    "diverged": 1,
+    "failed": 1,
+    "cancelled": 130,
+    "interrupted": 1,
+}
 """The process exit code of a run by its status (the command line's and the worker's)."""
 
 
@@ -60,10 +74,12 @@ class RunSummary(TypedDict, total=False):
 
     # common
     status: RunStatus  # how the run ended
-    mode: Mode  # train | grid
+    mode: Mode  # train | grid | sweep
     run_id: str  # the run directory's name
     name: str  # experiment.name
-    epochs_completed: int  # epochs trained (grid: by the refitted best candidate)
+    epochs_completed: (
+        int  # epochs trained (grid: by the refitted best candidate; sweep: best variant)
+    )
     test_metrics: dict[str, Any]  # metric -> value on the test split (loss, accuracy, ...)
     wall_seconds: float  # from start to end, everything included
     train_seconds: float | None  # time inside fit (grid: the sum over every fit)
@@ -75,9 +91,9 @@ class RunSummary(TypedDict, total=False):
     epochs: int  # fit.epochs
     stopped_early: bool  # early stopping ended the fit
     final_metrics: dict[str, Any]  # the metrics of the last finished epoch
-    # a grid search
-    search: str  # grid | random | halving
-    scoring: str  # the scikit-learn scorer that ranks candidates
+    # a grid search (and a sweep, which shares its keys where they apply)
+    search: str  # grid | random | halving | sweep
+    scoring: str  # what ranks candidates: a scikit-learn scorer; a sweep: val_<metric> or neg_...
     cv: int  # folds
     n_candidates: int  # candidates evaluated (before halving drops any)
     n_folds: int  # folds per candidate (= cv)
@@ -92,8 +108,23 @@ class RunSummary(TypedDict, total=False):
     best_params: dict[str, Any]  # grid key (as the preset writes it) -> value of the best
     best_score: float | None  # its mean cross-validation score
     best_std: float  # the standard deviation of its fold scores
-    n_failed_candidates: int  # candidates with a failed fold
+    n_failed_candidates: int  # candidates with a failed fold (sweep: variants failed or diverged)
     n_pending_candidates: int  # candidates not (or not fully) evaluated
+    # a classification run's evaluation on the test split, and the diagnostics' cost
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted, in classes' order
+    classes: list[str]  # the class names
+    per_class: dict[str, dict[str, float]]  # class -> precision, recall, f1, support
+    misclassified: int  # misclassified test rows (the first ones are in misclassified.json)
+    diagnostics_seconds: float  # time spent on layer statistics and decision boundaries
+    backend: str  # where the fits ran: local | dask
+    scheduler: str | None  # the Dask scheduler's address (dask backend)
+    workers: list[str]  # the Dask workers that ran fits (dask backend)
+    workers_lost: list[str]  # Dask workers that left during the search
+    fits_restarted: int  # fits Dask started again after losing their worker
+    # a sweep
+    best_variant: int | None  # the best variant's number (1-based)
+    variants: list[dict[str, Any]]  # per variant: variant (1-based), params, status, reason,
+    # epochs_completed, best_epoch, final_metrics, test_metrics, score, train_seconds, n_params
 
 
 def _now() -> float:
@@ -119,7 +150,11 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
-    """A run (``train`` or ``grid``) has begun; ``spec`` is a short summary of the experiment."""
+    """A run (``train``, ``grid`` or ``sweep``) has begun; ``spec`` summarises the experiment.
+
+    ``n_candidates`` counts a grid's candidates or a sweep's variants; ``scoring`` names what
+    ranks them.
+    """
 
     type: ClassVar[str] = "run_started"
     mode: Mode = "train"
@@ -130,6 +165,28 @@ class RunStarted(Event):
     run_dir: str = ""
     n_candidates: int = 0
     n_folds: int = 0
+    scoring: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunQueued(Event):
+    """A detached run waits for a free slot; ``ahead`` runs were queued before it."""
+
+    type: ClassVar[str] = "run_queued"
+    slots: int = 1
+    ahead: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotAcquired(Event):
+    """A detached run got slot ``slot`` (0-based) of ``slots``; ``gpu`` is the GPU it is pinned
+    to (its ``CUDA_VISIBLE_DEVICES`` entry, empty on a CPU-only machine)."""
+
+    type: ClassVar[str] = "slot_acquired"
+    slot: int = 0
+    slots: int = 1
+    gpu: str = ""
+    waited: float = 0.0  # seconds spent in the queue
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +216,7 @@ class BatchProgress(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CandidateStarted(Event):
-    """A grid candidate's fit on one fold started."""
+    """A grid candidate's fit on one fold started (a sweep: a variant started, ``fold`` None)."""
 
     type: ClassVar[str] = "candidate_started"
     candidate: int = 0
@@ -167,11 +224,18 @@ class CandidateStarted(Event):
     fold: int | None = None
     n_candidates: int = 0
     n_folds: int = 0
+    worker: str = ""  # the Dask worker's address running this fit ("" for local fits)
 
 
 @dataclass(frozen=True, kw_only=True)
 class CandidateFinished(Event):
-    """A grid candidate's fit on one fold finished (``fold`` None: all its folds, aggregated)."""
+    """A grid candidate's fit on one fold finished (``fold`` None: all its folds, aggregated).
+
+    In a sweep, a variant finished (``fold`` None): ``score`` is the value that ranks it
+    (higher is better), ``metrics`` its last epoch's metrics, ``test_metrics`` its metrics on the
+    test split, ``best_epoch`` the epoch with the best monitored value, ``epochs`` how many
+    epochs it trained.
+    """
 
     type: ClassVar[str] = "candidate_finished"
     candidate: int = 0
@@ -182,6 +246,11 @@ class CandidateFinished(Event):
     seconds: float = 0.0
     status: str = "completed"
     reason: str = ""
+    worker: str = ""  # the Dask worker's address that ran this fold ("" for local fits)
+    metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    best_epoch: int | None = None
+    epochs: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +287,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CandidateFinished,
         RunFinished,
         LogEvent,
+        RunQueued,
+        SlotAcquired,
     )
 }
 
@@ -271,40 +342,118 @@ def _restore(value: Any) -> Any:
 
 
 class JsonLines:
-    """An emit function that writes each event as one JSON line, flushed at once (thread-safe)."""
+    """An emit function that writes each event as one JSON line, flushed at once (thread-safe).
+
+    When the reader goes away (a closed pipe: ``nnexplorer run --json | head -1``) the writer
+    falls silent instead of raising, and its file descriptor is pointed at /dev/null so that
+    the interpreter's last flush does not complain either: the run goes on and is recorded.
+    """
 
     def __init__(self, stream: TextIO):
         self.stream = stream
+        self.closed = False
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         line = event.to_json() + "\n"
         with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
+            if self.closed:
+                return
+            try:
+                self.stream.write(line)
+                self.stream.flush()
+            except BrokenPipeError:
+                self.closed = True
+                silence(self.stream)
+
+
+def silence(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (after its reader went away)."""
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
 
 
 def tee(recorder: Emit, emit: Emit | None) -> Emit:
-    """One emit feeding ``recorder`` and then ``emit``.
+    """One emit feeding ``recorder`` and then ``emit`` (the display).
 
-    A sink that raises (a closed pipe, a full disk) is reported once to the other and then
-    left out, so that a display or disk problem never ends the training.
+    The recorder comes first and its failures propagate: a run whose records cannot be written
+    (a full disk) must stop, not go on without them. A display that raises (a closed pipe, a
+    broken terminal) is left out from then on, with one warning in the records, so that a
+    display problem never ends the training.
     """
-    sinks: list[Emit] = [recorder] + ([emit] if emit is not None else [])
+    displays: list[Emit] = [emit] if emit is not None else []
 
     def out(event: Event) -> None:
-        for sink in list(sinks):
+        recorder(event)
+        for display in list(displays):
             try:
-                sink(event)
+                display(event)
             except Exception as exc:
-                sinks.remove(sink)
+                displays.remove(display)
                 warning = LogEvent(
                     run_id=event.run_id, level="warning", message=f"event output failed: {exc}"
                 )
-                for other in sinks:
-                    try:
-                        other(warning)
-                    except Exception:
-                        sinks.remove(other)
+                recorder(warning)
 
     return out
+
+
+# --------------------------------------------------------------------------- inside the network
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerStats(Event):
+    """Per-layer statistics at the end of an epoch, one entry per Dense layer (output included).
+
+    Each entry of ``layers`` has ``name``, ``units``, ``activation``; ``grad_norm`` (L2 norm of
+    the gradient of the data loss, without the regularisation penalty, with respect to the
+    kernel, on a fixed probe batch of training rows); ``weight_norm`` (L2 norm of the kernel),
+    ``mean_abs_weight``, ``small_weight_fraction`` (share of kernel entries with |w| < 1e-3),
+    ``max_unit_norm`` (largest norm of one unit's incoming weights, axis 0 of the kernel) and
+    ``max_norm`` (the layer's max-norm limit, or None); ``dead_fraction`` (ReLU-family units
+    whose output is 0 on the whole probe batch; None for other activations);
+    ``saturated_fraction`` (sigmoid/tanh-family outputs within 2% of their range from a bound;
+    None for others); ``regularizer`` (e.g. ``l2=0.0001``, or None); ``hist`` (the kernel's
+    histogram: ``edges``, one more than ``counts``).
+    """
+
+    type: ClassVar[str] = "layer_stats"
+    epoch: int = 0
+    candidate: int | None = None
+    fold: int | None = None
+    layers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionBoundary(Event):
+    """The classes a 2-feature classifier predicts over the plane, in original feature units.
+
+    ``grid[i][j]`` is the class predicted at the centre of cell (i, j): row 0 is the bottom
+    (``y_range[0]``), column 0 the left (``x_range[0]``). ``points`` are training rows as
+    ``[x, y, class]`` (a sample of at most a few hundred); ``features`` the two feature names;
+    ``classes`` the class names; ``final`` marks the boundary of the finished model.
+    """
+
+    type: ClassVar[str] = "decision_boundary"
+    epoch: int = 0
+    candidate: int | None = None
+    fold: int | None = None
+    x_range: list[float] = field(default_factory=list)
+    y_range: list[float] = field(default_factory=list)
+    grid: list[list[int]] = field(default_factory=list)
+    points: list[list[float]] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    final: bool = False
+
+
+EVENT_TYPES.update({cls.type: cls for cls in (LayerStats, DecisionBoundary)})

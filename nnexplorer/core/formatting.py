@@ -85,6 +85,17 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{seconds:.3g}" if abs(seconds) < 100 else f"{seconds:.0f}"
 
 
+def epoch_ticks(last: int) -> list[int]:
+    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them (chart axes)."""
+    step = max(1, -(-last // 6))
+    ticks = list(range(1, last + 1, step))
+    if ticks[-1] != last:
+        if last - ticks[-1] < step / 2:
+            ticks.pop()
+        ticks.append(last)
+    return ticks
+
+
 # --------------------------------------------------------------------------- statuses
 
 Tone = Literal["good", "warning", "error", "busy", "quiet"]
@@ -100,6 +111,7 @@ STATUS_WORDS: dict[str, str] = {
     "queued": "queued",
     "starting": "starting",
     "running": "running",
+    "damaged": "damaged",
 }
 STATUS_TONES: dict[str, Tone] = {
     "completed": "good",
@@ -111,6 +123,7 @@ STATUS_TONES: dict[str, Tone] = {
     "queued": "quiet",
     "starting": "busy",
     "running": "busy",
+    "damaged": "error",
 }
 
 
@@ -128,7 +141,7 @@ def status_tone(status: str) -> Tone:
 
 # Words in a metric name that mean "lower is better".
 _LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "mape", "crossentropy", "hinge")
-_NOT_METRICS = ("epoch", "lr", "candidate", "fold")
+_NOT_METRICS = ("epoch", "lr", "candidate", "fold", "variant", "penalty")
 
 ABBREVIATIONS = {
     "accuracy": "acc",

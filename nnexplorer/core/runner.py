@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import nnexplorer
-from nnexplorer.core.errors import RunError
+from nnexplorer.core.errors import NnxError, RunError
 from nnexplorer.core.events import (
     MODES,
     EpochEnded,
@@ -40,6 +40,7 @@ from nnexplorer.core.runs import (
     RunRecorder,
     create_run_dir,
     read_summary,
+    run_lock,
     runs_root,
     stderr_tail,
 )
@@ -68,7 +69,7 @@ class RunControl(Protocol):
 
     @property
     def mode(self) -> Mode:
-        """``train`` or ``grid``."""
+        """``train``, ``grid`` or ``sweep``."""
         ...
 
     @property
@@ -90,6 +91,10 @@ class RunControl(Protocol):
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the run to end; its exit code."""
+        ...
+
+    def close(self) -> None:
+        """Stop following the run: :meth:`events` ends soon, and a detached run goes on."""
         ...
 
 
@@ -120,6 +125,7 @@ class RunHandle:
         self._stop_requested = False
         self._killed = False
         self._finished = False
+        self._closed = False
 
     @property
     def pid(self) -> int:
@@ -142,6 +148,8 @@ class RunHandle:
         stream = self.process.stdout
         assert stream is not None
         for line in stream:
+            if self._closed:
+                return
             line = line.strip()
             if not line.startswith("{"):
                 continue
@@ -183,14 +191,16 @@ class RunHandle:
             "message": message,
         }
         event = RunFinished(run_id=self.run_id, status=status, summary=summary, message=message)
-        if read_summary(self.run_dir) is None:
-            recorder = RunRecorder(self.run_dir)
-            try:
-                recorder(event)
-            except OSError:
-                pass
-            finally:
-                recorder.close()
+        try:
+            with run_lock(self.run_dir):  # never over the records of another live writer
+                if read_summary(self.run_dir) is None:
+                    recorder = RunRecorder(self.run_dir)
+                    try:
+                        recorder(event)
+                    finally:
+                        recorder.close()
+        except (NnxError, OSError):  # another writer holds the folder, or a full disk
+            pass
         return event
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -234,8 +244,12 @@ class RunHandle:
             self._timer.cancel()
         return code
 
+    def close(self) -> None:
+        """Stop reading events (at the worker's next line); the worker itself goes on."""
+        self._closed = True
 
-def _worker_env() -> dict[str, str]:
+
+def worker_env() -> dict[str, str]:
     """The environment of a worker: ours, with this package importable and output unbuffered."""
     env = dict(os.environ)
     package_parent = str(Path(nnexplorer.__file__).resolve().parent.parent)
@@ -263,11 +277,13 @@ def start_run(
         run_dir = Path(resume)
         if not (run_dir / PRESET_FILE).is_file():
             raise RunError(f"{run_dir} is not a run folder (no {PRESET_FILE})")
+        with run_lock(run_dir):  # RunInUse now, rather than a worker that exits at once
+            pass
     else:
         run_dir = create_run_dir(_root(runs_root), spec, mode)
     command = [sys.executable, "-m", "nnexplorer.core.worker", str(run_dir)]
-    if mode == "grid":
-        command.append("--grid")
+    if mode in ("grid", "sweep"):
+        command.append(f"--{mode}")
     if resume is not None:
         command.append("--resume")
     with open(run_dir / STDERR_FILE, "ab") as stderr:
@@ -276,7 +292,7 @@ def start_run(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=_worker_env(),
+            env=worker_env(),
             start_new_session=True,
             text=True,
             encoding="utf-8",

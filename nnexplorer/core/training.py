@@ -2,12 +2,14 @@
 
 :func:`train` is the one entry point for a training run, used in-process by ``nnexplorer run``
 and in a child process by :mod:`nnexplorer.core.worker`. It reports through ``emit`` and records
-the run in its directory itself (events.jsonl, history.csv, summary.json, model.keras).
+the run in its directory itself (events.jsonl, history.csv, summary.json, model.keras, and the
+TensorBoard logs under tensorboard/).
 TensorFlow is imported only inside the functions that train.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.callbacks import divergence_message, event_callback
-from nnexplorer.core.errors import describe_error
+from nnexplorer.core.errors import NnxError, RecordError, describe_error
 from nnexplorer.core.events import (
     Cancel,
     Emit,
@@ -27,30 +29,15 @@ from nnexplorer.core.events import (
     RunStarted,
     RunStatus,
     RunSummary,
-    exit_code,
     tee,
 )
 from nnexplorer.core.formatting import count
 from nnexplorer.core.heads import resolve_head
-from nnexplorer.core.runs import MODEL_FILE, RunRecorder
+from nnexplorer.core.results import RunResult
+from nnexplorer.core.runs import RunRecorder, run_lock, save_model
 from nnexplorer.core.spec import ExperimentSpec
 
 THREADS_ENV = "NNEXPLORER_THREADS"
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended: ``status`` (completed, diverged, cancelled, failed) and its summary."""
-
-    status: RunStatus
-    summary: RunSummary
-    run_dir: Path
-    message: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """0 completed, 1 failed or diverged, 130 cancelled (:data:`~.events.EXIT_CODE`)."""
-        return exit_code(self.status)
 
 
 @dataclass
@@ -72,9 +59,11 @@ class _State:
     callback: Any = None
     early_stopping: Any = None
     target: tuple[float, float] | None = None  # a regression target's mean and std (train split)
+    diagnostics: Any = None
+    evaluation: RunSummary = field(default_factory=lambda: RunSummary())
 
     def summary(self, status: RunStatus, message: str) -> RunSummary:
-        return {
+        summary: RunSummary = {
             "status": status,
             "mode": "train",
             "run_id": self.run_dir.name,
@@ -91,6 +80,8 @@ class _State:
             "versions": self.versions,
             "message": message,
         }
+        summary.update(self.evaluation)
+        return summary
 
     def sync_from_callback(self) -> None:
         if self.callback is not None:
@@ -104,36 +95,60 @@ def train(
     emit: Emit | None,
     cancel: Cancel | None = None,
 ) -> RunResult:
-    """Run ``spec`` to the end and record it in ``run_dir``; never raises.
+    """Run ``spec`` to the end and record it in ``run_dir``.
 
     Status ``completed``; ``diverged`` when the loss became NaN or infinite; ``cancelled`` when
     ``cancel`` was set (training stops within one batch and the partial model and records are
-    kept); ``failed`` on any error, whose message the final event carries. A KeyboardInterrupt
-    (Ctrl-C in an in-process run) is treated like ``cancel``: the run is recorded as cancelled
-    and the result is returned rather than the interrupt re-raised, so callers map the status
-    to exit code 130 (:attr:`RunResult.exit_code`).
+    kept); ``failed`` on any error, whose message the final event carries (and ``error`` when it
+    is a known one: bad data, a network too big, records that cannot be written). A
+    KeyboardInterrupt (Ctrl-C in an in-process run) is treated like ``cancel``: the run is
+    recorded as cancelled and the result is returned rather than the interrupt re-raised, so
+    callers map the status to exit code 130 (:attr:`RunResult.exit_code`).
+
+    The only exception raised is :class:`~nnexplorer.core.errors.RunInUse`, before anything is
+    written, when another process holds the run directory's lock.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        return _train(spec, run_dir, emit, cancel)
+
+
+def _train(
+    spec: ExperimentSpec, run_dir: Path, emit: Emit | None, cancel: Cancel | None
+) -> RunResult:
     recorder = RunRecorder(run_dir)
     out = tee(recorder, emit)
     state = _State(spec, run_dir)
     status: RunStatus
+    error: NnxError | None = None
     try:
-        status, message = _run(spec, run_dir, out, cancel, state)
-    except KeyboardInterrupt:
-        state.sync_from_callback()
-        status = "cancelled"
-        message = f"interrupted after {count(state.epochs_completed, 'epoch')}"
-        _save_model(state, out)
+        try:
+            status, message = _run(spec, run_dir, out, cancel, state)
+        except KeyboardInterrupt:
+            state.sync_from_callback()
+            status = "cancelled"
+            message = f"interrupted after {count(state.epochs_completed, 'epoch')}"
+            _save_model(state, out)
     except Exception as exc:
         state.sync_from_callback()
         status, message = "failed", describe_error(exc)
-        out(LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc()))
+        error = exc if isinstance(exc, NnxError) else None
+        if error is None:
+            trace = LogEvent(run_id=run_dir.name, level="debug", message=traceback.format_exc())
+            with contextlib.suppress(RecordError):  # kept in recorder.error, reported below
+                out(trace)
+    if recorder.error is not None and error is not recorder.error:
+        status, message, error = "failed", str(recorder.error), recorder.error
     summary = state.summary(status, message)
-    out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    try:
+        out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
+    except RecordError as exc:  # the end could not be recorded: the run failed after all
+        status, message, error = "failed", str(exc), exc
+        summary = state.summary(status, message)
+        out(RunFinished(run_id=run_dir.name, status=status, summary=summary, message=message))
     recorder.close()
-    return RunResult(status, summary, run_dir, message)
+    return RunResult(status, summary, run_dir, message, error)
 
 
 def _stopped(cancel: Cancel | None) -> bool:
@@ -155,21 +170,25 @@ def _run(
     run_id = run_dir.name
     out(LogEvent(run_id=run_id, message=f"Loading {spec.data.source}"))
     from nnexplorer import __version__
-    from nnexplorer.core import building, datasets, devices
+    from nnexplorer.core import datasets, preflight
+
+    seed = spec.experiment.seed
+    raw = datasets.load_dataset(spec.data, seed)  # before TensorFlow: bad data fails fast
+    preflight.after_load(spec, raw)
+    data = datasets.standardized(raw, spec.data.standardize)
+    state.target = datasets.target_stats(data)
+    scale = None
+    if spec.data.standardize_target:
+        data, scale = datasets.standardized_target(data)
+        out(LogEvent(run_id=run_id, message=_scaled_target_note(scale.mean, scale.std)))
+    from nnexplorer.core import building, devices
+    from nnexplorer.core.diagnostics import RunDiagnostics
 
     threads = _threads_from_env()
     if threads:
         devices.configure_threads(intra=threads, inter=min(threads, 2))
     state.device = devices.configure_devices()
     state.versions = {**devices.versions(), "nnexplorer": __version__}
-    seed = spec.experiment.seed
-    data = datasets.load_dataset(spec.data, seed)
-    data = datasets.standardized(data, spec.data.standardize)
-    state.target = datasets.target_stats(data)
-    scale = None
-    if spec.data.standardize_target:
-        data, scale = datasets.standardized_target(data)
-        out(LogEvent(run_id=run_id, message=_scaled_target_note(scale.mean, scale.std)))
     if _stopped(cancel):
         return "cancelled", "stopped before training started"
     building.set_seeds(seed)
@@ -211,6 +230,8 @@ def _run(
         )
     )
     callbacks = _callbacks(spec, out, run_id, cancel, state, has_validation=validation is not None)
+    state.diagnostics = RunDiagnostics(spec, data, raw, head, out, run_id)
+    callbacks = state.diagnostics.callbacks(model, callbacks, state.callback)
     started = time.perf_counter()
     try:
         model.fit(
@@ -239,8 +260,10 @@ def _callbacks(
     has_validation: bool,
 ) -> list[Any]:
 
+    from nnexplorer.core.tensorboard import log_dir, tensorboard_callback
+
     state.callback = event_callback(out, run_id=run_id, epochs=spec.fit.epochs, cancel=cancel)
-    found: list[Any] = [state.callback]
+    found: list[Any] = [state.callback, tensorboard_callback(log_dir(state.run_dir))]
     early = spec.fit.early_stopping
     if early is not None:
         from nnexplorer.core.building import early_stopping_recipe
@@ -294,6 +317,7 @@ def _after_fit(
         return_dict=True,
     )
     state.test_metrics = {k: _plain(v) for k, v in scores.items()}
+    state.evaluation = state.diagnostics.finish(state.model, state.epochs_completed, state.run_dir)
     _save_model(state, out)
     return "completed", message
 
@@ -314,10 +338,9 @@ def _plain(value: Any) -> Any:
 
 
 def _save_model(state: _State, out: Emit) -> None:
-    """Save the (possibly partial) model; a failure to save is logged, not fatal."""
+    """Save the (possibly partial) model of a run (RecordError when the write fails)."""
     if state.model is None:
         return
-    try:
-        state.model.save(state.run_dir / MODEL_FILE)
-    except Exception as exc:
-        out(LogEvent(run_id=state.run_dir.name, level="warning", message=f"model not saved: {exc}"))
+    problem = save_model(state.model, state.run_dir)
+    if problem:
+        out(LogEvent(run_id=state.run_dir.name, level="warning", message=problem))

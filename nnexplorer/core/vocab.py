@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from nnexplorer.core.errors import excerpt
+
 # Each allowed Keras name -> the object it means, as an attribute path inside ``keras``
 # (``"initializers.HeNormal"`` is ``keras.initializers.HeNormal``). These tables are the one list
 # of names: the spec accepts exactly their keys, building.py creates objects from their paths and
@@ -180,11 +182,16 @@ SOURCE_KINDS = ("sklearn", "synthetic", "keras", "file")
 FILE_FORMATS = ("auto", "csv", "npz", "idx")
 SCALINGS = ("standard", "minmax", "none")
 TASKS = ("auto", "classification", "regression")
-SEARCH_KINDS = ("grid", "halving", "random")
+# grid / halving / random: cross-validated searches; sweep: each combination trained once
+SEARCH_KINDS = ("grid", "halving", "random", "sweep")
+GRID_BACKENDS = ("local", "dask")  # where a grid search runs its fits
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")  # Dask scheduler address protocols
 
 
 def suggest(word: str, allowed: Iterable[str]) -> str:
     """A ``; did you mean 'x'?`` suffix for the closest allowed word, or an empty string."""
+    if len(str(word)) > 100:  # nothing allowed is that long; and matching it would be slow
+        return ""
     close = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -192,4 +199,5 @@ def suggest(word: str, allowed: Iterable[str]) -> str:
 def not_allowed(what: str, got: object, allowed: Iterable[str]) -> str:
     """The message for a name outside an allow-list, with the list and a suggestion."""
     allowed = list(allowed)
-    return f"unknown {what} {got!r}{suggest(str(got), allowed)} (allowed: {', '.join(allowed)})"
+    shown = excerpt(got)
+    return f"unknown {what} {shown}{suggest(str(got), allowed)} (allowed: {', '.join(allowed)})"

@@ -13,10 +13,12 @@ from pathlib import Path
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError
+from nnexplorer.core.help import DEFAULT_LANG, LANGUAGE_NAMES
 from nnexplorer.core.spec import (
     DEFAULT_PRESET,
     ExperimentSpec,
@@ -31,19 +33,20 @@ from nnexplorer.tui.preset_files import PresetFiles
 from nnexplorer.tui.protocols import StartRun
 from nnexplorer.tui.run_flow import RUN_GROUP, RunController
 from nnexplorer.tui.screens.code_view import CodeScreen
-from nnexplorer.tui.screens.dialogs import ConfirmDialog, ErrorDialog
+from nnexplorer.tui.screens.dialogs import ErrorDialog, QuitDialog
 from nnexplorer.tui.screens.help import HelpScreen
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
 from nnexplorer.tui.session import RunView
 from nnexplorer.tui.widgets.heatmap import Heatmap
 from nnexplorer.tui.widgets.results_table import ResultsTable
+from nnexplorer.tui.widgets.views import show_record
 
-QUIT_GRACE = 5.0  # seconds a stopping run gets before quitting kills it
-START_STATE = "Ready. Focus: the layer list; alt+1-8 panes"
+QUIT_GRACE = 10.0  # seconds quitting waits for a stopping run; then it stops on its own
+START_STATE = "Ready. Focus: the layer list; alt+1-0 panes"
 START_FOCUS = (
     "The focus is on the layer list (Layers pane): a adds a layer, enter edits it; tab moves "
-    "between fields, alt+1..alt+8 switch panes (also inside tmux), F2 switches editors/charts."
+    "between fields, alt+1..alt+0 switch panes (also inside tmux), F2 switches editors/views."
 )
 
 
@@ -71,6 +74,7 @@ class NNExplorerApp(App[int]):
         Binding("tab", "focus_next", "Next field", show=False, priority=True),
         Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
     ]
+    language: reactive[str] = reactive(DEFAULT_LANG)  # of the help and teaching text
 
     def __init__(
         self,
@@ -78,16 +82,21 @@ class NNExplorerApp(App[int]):
         preset_path: str | Path | None = None,
         runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
+        slots: int | None = None,
+        language: str = DEFAULT_LANG,
     ) -> None:
         super().__init__()
+        self.set_reactive(NNExplorerApp.language, language)
         if spec is None:
             spec = load_preset(preset_path or DEFAULT_PRESET)
         self.draft = Draft.from_spec(spec)
         self.preset_path = Path(preset_path) if preset_path else None
-        self.run_control = RunController(self, runner_factory, runs_root)
+        self.run_control = RunController(self, runner_factory, runs_root, slots)
         self.files = PresetFiles(self)
         self._shown_before = True
         self._quitting = False
+        self.left_running: list[Path] = []  # runs that quitting left going (Leave running)
+        self.still_stopping: list[Path] = []  # runs asked to stop that had not ended at exit
 
     async def on_event(self, event: events.Event) -> None:
         # alt+N inside tmux arrives as ESC+N: switch panes as it arrives, before a field types it
@@ -274,7 +283,12 @@ class NNExplorerApp(App[int]):
 
     def action_help(self) -> None:
         """Explain the concept behind the focused pane."""
-        self.push_screen(HelpScreen(self.main.focused_pane()))
+        self.push_screen(HelpScreen(self.main.focused_pane(), self.language))
+
+    def action_language(self, lang: str) -> None:
+        """Speak ``lang`` in the help and teaching text (open screens follow at once)."""
+        self.language = lang
+        self.notify(f"Language: {LANGUAGE_NAMES[lang]}")
 
     def action_code(self) -> None:
         """Show the equivalent Keras (or scikeras + GridSearchCV) script."""
@@ -305,6 +319,14 @@ class NNExplorerApp(App[int]):
         if what == "resume":
             self._starting(lambda: self.run_control.resume(run_dir))
             return
+        if what == "attach":
+            self.run_control.attach(run_dir)
+            return
+        if what == "inside":
+            show_record(self.main, run_dir)
+            self.main.show_pane("inside")
+            self.log_line(f"Showing what {run_dir.name} recorded inside the network.")
+            return
         from nnexplorer.core.runs import load_run
 
         try:
@@ -318,6 +340,10 @@ class NNExplorerApp(App[int]):
         """Show and focus one pane."""
         self.main.show_pane(pane)
 
+    def action_next_view(self) -> None:
+        """Show the next view tab (F4): Results, Heatmap, Inside, Evaluation, Boundary, Log."""
+        self.main.action_next_view()
+
     def action_switch_side(self) -> None:
         """Switch between the editors and the views (narrow terminals show one side), back to
         the pane last shown there."""
@@ -329,29 +355,43 @@ class NNExplorerApp(App[int]):
         self.main.loss_chart.action_toggle_log()
 
     async def action_quit(self) -> None:
-        """Quit; asks first while a run is active."""
-        if not self.busy:
+        """Quit; while a run is active, ask: Stop it, Leave it running, or Cancel."""
+        run = self.run_control.active_run
+        if run is None:
             self.exit(0)
             return
-        if isinstance(self.screen, ConfirmDialog):
+        if isinstance(self.screen, QuitDialog) or self._quitting:
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
+        def answer(choice: str | None) -> None:
+            if choice == "stop":
                 self.stop_and_exit()
+            elif choice == "leave":
+                self.leave_and_exit()
 
-        self.push_screen(
-            ConfirmDialog("A run is active. Stop it and quit?", "Stop and quit", "Stay"), answer
-        )
+        self.push_screen(QuitDialog(run.name, run.state_line()), answer)
 
     def stop_and_exit(self) -> None:
-        """Stop the active run, then quit when it has ended (or after a grace period)."""
-        self._quitting = True
-        self.run_control.stop()
-        self.set_timer(QUIT_GRACE, self._kill_and_exit)
+        """Stop the active run ("Stopping..." at once), then quit as soon as it has ended.
 
-    def _kill_and_exit(self) -> None:
-        self.run_control.kill_active()
+        A run that takes longer than :data:`QUIT_GRACE` is left to finish stopping on its own
+        (it is detached; the stop request stands).
+        """
+        self._quitting = True
+        self.run_control.stop(escalate=False)
+        self.set_timer(QUIT_GRACE, self._exit_while_stopping)
+
+    def _exit_while_stopping(self) -> None:
+        run_dir = self.run_control.detach()
+        if run_dir is not None and self.run_control.busy:
+            self.still_stopping.append(run_dir)
+        self.exit(0)
+
+    def leave_and_exit(self) -> None:
+        """Quit and leave the active run going (``nnexplorer attach`` follows it again)."""
+        run_dir = self.run_control.detach()
+        if run_dir is not None:
+            self.left_running.append(run_dir)
         self.exit(0)
 
     def _exit_if_quitting(self) -> None:
@@ -391,8 +431,8 @@ class NNExplorerApp(App[int]):
                 )
 
     def on_unmount(self) -> None:
-        # the thread following a run would otherwise wait on a worker that outlives the app
-        self.run_control.kill_active()
+        # stop following (the thread would otherwise keep the process alive); the run goes on
+        self.run_control.detach()
 
 
 def make_app(
@@ -400,13 +440,17 @@ def make_app(
     preset_path: str | Path | None = None,
     runner_factory: StartRun | None = None,
     runs_root: str | Path | None = None,
+    slots: int | None = None,
+    language: str = DEFAULT_LANG,
 ) -> NNExplorerApp:
-    """The explorer for ``spec`` (default: the bundled digits preset).
+    """The explorer for ``spec`` (default: the bundled digits preset), its teaching text in
+    ``language`` (``en``, ``es``).
 
-    ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a handle
-    with ``events()``, ``stop()`` and ``kill()``; the default is ``core.runner.start_run``.
+    ``runner_factory(spec, mode=, runs_root=, resume=)`` starts a run and returns a
+    ``RunControl`` (``events()``, ``stop()``, ``kill()``, ``close()``); the default starts
+    detached runs (``core.detach.start_detached``) with ``slots``.
     """
-    return NNExplorerApp(spec, preset_path, runner_factory, runs_root)
+    return NNExplorerApp(spec, preset_path, runner_factory, runs_root, slots, language)
 
 
 __all__ = ["NNExplorerApp", "make_app"]

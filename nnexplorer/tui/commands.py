@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnexplorer.core.help import LANGUAGE_NAMES
 from nnexplorer.tui.screens.main import EDITOR_PANES, VIEW_PANES
 
 # actions of the main screen, off while a dialog or help page is on top (its own keys apply)
@@ -18,7 +19,15 @@ MAIN_ONLY = frozenset(
 )
 IDLE_ONLY = frozenset({"train", "grid", "resume_last"})  # not while a run is active
 BUSY_ONLY = frozenset({"stop"})  # only while a run is active
-PANE_KEYS = {f"alt+{i}": pane for i, pane in enumerate(EDITOR_PANES + VIEW_PANES, start=1)}
+# the Language commands' line of help, in the language each one switches to
+LANGUAGE_HELP = {
+    "en": "Help and teaching text in English",
+    "es": "Ayuda y textos de aprendizaje en español",
+}
+# alt+1..alt+9, alt+0 (the Boundary view, the eleventh pane, is reached by F4 and the palette)
+_ALT_KEYS = [f"alt+{i}" for i in (*range(1, 10), 0)]
+PANE_KEYS = dict(zip(_ALT_KEYS, (EDITOR_PANES + VIEW_PANES)[: len(_ALT_KEYS)], strict=True))
+_KEY_OF = {pane: f" ({key})" for key, pane in PANE_KEYS.items()}
 
 
 def availability(action: str, *, on_main: bool, busy: bool, shown: bool = True) -> bool | None:
@@ -52,7 +61,7 @@ class PaletteCommand:
 
 PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Train (F5)", "Train the edited experiment", "train"),
-    PaletteCommand("Grid search (F6)", "Search the Grid pane's values", "grid"),
+    PaletteCommand("Grid search (F6)", "Search (or sweep) the Grid pane's values", "grid"),
     PaletteCommand("Stop (F7)", "Stop the running train or search", "stop"),
     PaletteCommand("Apply best", "Copy the best grid candidate into the editors", "apply_best"),
     PaletteCommand("Resume grid search", "Continue the last interrupted search", "resume_last"),
@@ -63,9 +72,18 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Help (F1)", "The concept behind the focused pane", "help"),
     PaletteCommand("Log scale (ctrl+l)", "Toggle the loss chart's log scale", "log_scale"),
     *(
+        PaletteCommand(f"Language: {name}", LANGUAGE_HELP.get(code, name), f"language('{code}')")
+        for code, name in LANGUAGE_NAMES.items()
+    ),
+    *(
         PaletteCommand(
-            f"Show {pane} pane ({key})", f"Bring the {pane} pane into view", f"pane('{pane}')"
+            f"Show {pane} pane{_KEY_OF.get(pane, '')}",
+            f"Bring the {pane} pane into view",
+            f"pane('{pane}')",
         )
-        for key, pane in PANE_KEYS.items()
+        for pane in EDITOR_PANES + VIEW_PANES
+    ),
+    PaletteCommand(
+        "Next view (F4)", "Results, Heatmap, Inside, Evaluation, Boundary, Log in turn", "next_view"
     ),
 )

@@ -2,6 +2,11 @@
 
 :class:`RunController` is owned by the app and talks to it through :class:`RunHost`, the small
 surface it needs (the draft, the main screen, notifications, the log and a thread worker).
+
+The explorer's runs are detached (:func:`~nnexplorer.core.detach.start_detached`): the worker
+lives in its own session and is followed through its run folder, so quitting (Leave running) or
+a dropped connection leaves it going, and :meth:`RunController.attach` follows any live run of
+the runs folder the same way (the charts fill with its history, then follow it).
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ from nnexplorer.core.events import (
     RunStarted,
 )
 from nnexplorer.core.formatting import fmt_number, status_word
-from nnexplorer.core.runner import RunControl, StartRun, start_run
+from nnexplorer.core.runner import RunControl, StartRun
 from nnexplorer.core.runs import EVENTS_FILE, STDERR_FILE
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.tui.draft import Draft
+from nnexplorer.tui.live_runs import attached_view, detached_starter
 from nnexplorer.tui.messages import EngineEvent
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.session import RunView, one_line, settings_text, stopped_text
+from nnexplorer.tui.widgets.views import feed_views
 
 RUN_GROUP = "run"  # the worker group of the threads that follow a run
+RESUMABLE = ("cancelled", "failed", "interrupted", "unfinished")  # a grid search in these
 PANE_OF_SECTION = {
     "experiment": "training",
     "data": "data",
@@ -95,9 +103,10 @@ class RunController:
         host: RunHost,
         runner_factory: StartRun | None = None,
         runs_root: str | Path | None = None,
+        slots: int | None = None,
     ) -> None:
         self._host = host
-        self._start_run: StartRun = runner_factory or start_run
+        self._start_run: StartRun = runner_factory or detached_starter(slots)
         self.runs_root = Path(runs_root) if runs_root else None
         self.runs: dict[str, RunView] = {}
         self.active_key: str | None = None
@@ -105,6 +114,7 @@ class RunController:
         self._handle: RunControl | None = None
         self._handle_lock = threading.Lock()
         self._stop_requested = False
+        self._left: set[str] = set()  # keys of runs left going (no longer followed)
 
     @property
     def busy(self) -> bool:
@@ -123,7 +133,7 @@ class RunController:
     ) -> RunView | None:
         """Start a run of ``spec`` (default: the draft); refuses while the draft is invalid."""
         host = self._host
-        verb = "train" if mode == "train" else "search"
+        verb = "train" if mode == "train" else "sweep" if mode == "sweep" else "search"
         if self.busy:
             host.notify("A run is active: F7 stops it.", severity="warning")
             return None
@@ -141,13 +151,15 @@ class RunController:
             host.notify(message, title="Nothing to search", severity="warning")
             host.main.show_pane("grid")
             return None
+        if mode == "grid" and spec.grid is not None and spec.grid.is_sweep and resume is None:
+            mode = "sweep"  # the Grid pane's search is "sweep": each combination trained once
         run = RunView(
             key=f"run{len(self.runs) + 1}",
             name=spec.experiment.name,
             mode=mode,
             settings=settings_text(spec),
             epochs_planned=spec.fit.epochs,
-            grid_params=dict(spec.grid.params) if mode == "grid" and spec.grid else {},
+            grid_params=dict(spec.grid.params) if mode != "train" and spec.grid else {},
         )
         self.runs[run.key] = run
         self.active_key = run.key
@@ -157,6 +169,8 @@ class RunController:
         self._refresh(run, None)
         self.show_run_on_charts()
         start = "Resuming the grid search" if resume else f"Starting a {mode} run"
+        if mode == "sweep":
+            start = f"Starting a sweep of {spec.grid.n_candidates() if spec.grid else 0} variants"
         host.log_line(f"{start}: {run.name} ({run.settings}).")
         work = partial(self._follow, run, spec, mode, resume)
         host.run_worker(work, name=run.key, group=RUN_GROUP, thread=True, exit_on_error=False)
@@ -169,6 +183,9 @@ class RunController:
         (:meth:`EngineEvent.can_replace`), so the thread never decides what to drop.
         """
         handle = self._start_run(spec, mode=mode, runs_root=self.runs_root, resume=resume)
+        self._post_events(run, handle)
+
+    def _post_events(self, run: RunView, handle: RunControl) -> None:
         with self._handle_lock:
             self._handle = handle
             run.run_dir = str(handle.run_dir)
@@ -186,6 +203,7 @@ class RunController:
             return
         host = self._host
         run.apply(event)
+        feed_views(self._host.main, event, run.run_dir)
         if isinstance(event, RunStarted):
             host.main.status_bar.set_device(event.device)
             params = f", {event.n_params:,} parameters" if event.n_params else ""
@@ -210,7 +228,7 @@ class RunController:
         if isinstance(event, BatchProgress):
             return
         main.results.update_run(run)
-        if run.mode == "grid" and not isinstance(event, EpochEnded):
+        if run.mode != "train" and not isinstance(event, EpochEnded):
             main.heatmap.show_run(run)
         shown_here = self.shown is not None and self.shown[0] == run.key
         if isinstance(event, EpochEnded | CandidateFinished) and shown_here:
@@ -223,10 +241,7 @@ class RunController:
         with self._handle_lock:
             self._handle = None
         host.refresh_bindings()
-        self._refresh(run, None)
-        self.show_run_on_charts()
-        if run.mode == "grid":
-            host.main.heatmap.show_run(run)
+        self.finish_shown(run)
         title, text, level = self._outcome(run)
         text = one_line(text, str(Path(run.run_dir) / STDERR_FILE) if run.run_dir else "")
         host.notify(text, title=title, severity=level)
@@ -236,8 +251,9 @@ class RunController:
         detail = run.message.strip()
         if run.status == "completed":
             tests = ", ".join(f"{k} {fmt_number(v)}" for k, v in run.test_metrics.items())
-            best = run.best_candidate_params() if run.mode == "grid" else None
-            extra = f"; best {best} (cv {fmt_number(run.best_score)})" if best else ""
+            best = run.best_candidate_params() if run.mode != "train" else None
+            score = "cv" if run.mode == "grid" else run.scoring or "score"
+            extra = f"; best {best} ({score} {fmt_number(run.best_score)})" if best else ""
             return "Done", f"{run.name}: done. Test {tests or '-'}{extra}", "information"
         if run.status == "diverged":
             cause = detail or "the loss became NaN or infinite"
@@ -248,13 +264,16 @@ class RunController:
             )
         if run.status == "cancelled":
             return "Stopped", f"{run.name}: {stopped_text(detail)}", "warning"
+        if run.status == "interrupted":
+            again = " F3 then r resumes it." if run.mode == "grid" else ""
+            return "Interrupted", f"{run.name} interrupted: {detail}.{again}", "error"
         return "Failed", f"{run.name} failed: {detail or 'no reason given'}", "error"
 
     def worker_ended(self, worker: Worker[None]) -> None:
         """The thread worker is done: report a run it left unfinished as failed."""
         run = self.runs.get(worker.name)
-        if run is None or not run.running:
-            return
+        if run is None or not run.running or run.key in self._left:
+            return  # ended, or left going on purpose (its events no longer followed)
         if worker.state == WorkerState.ERROR:
             error = worker.error
             message = (
@@ -269,30 +288,80 @@ class RunController:
 
     # ------------------------------------------------------------------ stopping
 
-    def stop(self) -> None:
-        """Stop the active run; asked again, kill its worker at once."""
+    def stop(self, *, escalate: bool = True) -> None:
+        """Stop the active run; asked again (``escalate``), kill its worker at once."""
         host = self._host
         run = self.active_run
         if run is None:
             host.notify("Nothing is running.")
             return
         with self._handle_lock:
-            again = self._stop_requested
+            again = self._stop_requested and escalate
             self._stop_requested = True
-            if self._handle is not None:
-                (self._handle.kill if again else self._handle.stop)()
+            run.stopping = True
+            handle = self._handle
+        if handle is not None:
+            # off the UI thread: a stop writes a request file, a kill waits for the process to go
+            ask = handle.kill if again else handle.stop
+            threading.Thread(target=ask, name="stop-run", daemon=True).start()
         if again:
             host.log_line("Killing the worker process.", "warning")
             return
-        run.stopping = True
         host.main.status_bar.set_state(run.state_line())
-        host.log_line(f"Stopping {run.name}...")
+        host.log_line(f"Stopping {run.name} after the current batch (F7 again kills it)...")
 
     def kill_active(self) -> None:
         """Kill the worker process of the active run, if any."""
         with self._handle_lock:
             if self._handle is not None:
                 self._handle.kill()
+
+    def detach(self) -> Path | None:
+        """Stop following the active run and leave it going; its run folder (None: no run)."""
+        run = self.active_run
+        if run is not None:
+            self._left.add(run.key)
+        with self._handle_lock:
+            if self._handle is not None:
+                self._handle.close()
+        return Path(run.run_dir) if run is not None and run.run_dir else None
+
+    # ------------------------------------------------------------------ attaching
+
+    def attach(self, run_dir: Path) -> RunView | None:
+        """Follow the live run in ``run_dir``: its history at once, then its events live."""
+        host = self._host
+        if self.busy:
+            host.notify("A run is active: F7 stops it first.", severity="warning")
+            return None
+        try:
+            run, handle = attached_view(run_dir, key=f"run{len(self.runs) + 1}")
+        except NnxError as exc:
+            host.error("Cannot attach to that run", exc.lines())
+            return None
+        self.runs[run.key] = run
+        self.shown = (run.key, None)
+        if run.device:
+            host.main.status_bar.set_device(run.device)
+        if not run.running:  # it ended in the meantime: shown like any finished run
+            self.finish_shown(run)
+            return run
+        self.active_key = run.key
+        self._stop_requested = False
+        host.refresh_bindings()
+        self._refresh(run, None)
+        self.show_run_on_charts()
+        host.log_line(f"Attached to {run_dir.name} ({run.state_line()}); F7 stops it.")
+        work = partial(self._post_events, run, handle)
+        host.run_worker(work, name=run.key, group=RUN_GROUP, thread=True, exit_on_error=False)
+        return run
+
+    def finish_shown(self, run: RunView) -> None:
+        """Draw a run that is not (or no longer) live on every view."""
+        self._refresh(run, None)
+        self.show_run_on_charts()
+        if run.mode != "train":
+            self._host.main.heatmap.show_run(run)
 
     # ------------------------------------------------------------------ views
 
@@ -315,7 +384,7 @@ class RunController:
             return
         self.shown = (run.key, None)
         self.show_run_on_charts()
-        if run.mode == "grid":
+        if run.mode != "train":
             self._host.main.results.show_candidates(run)
             self._host.main.heatmap.show_run(run)
 
@@ -326,8 +395,8 @@ class RunController:
             self.show_run_on_charts()
 
     def latest_grid(self) -> RunView | None:
-        """The most recent grid run of the session."""
-        grids = [run for run in self.runs.values() if run.mode == "grid"]
+        """The most recent grid (or sweep) run of the session."""
+        grids = [run for run in self.runs.values() if run.mode != "train"]
         return grids[-1] if grids else None
 
     # ------------------------------------------------------------------ resuming
@@ -346,13 +415,14 @@ class RunController:
     def resume_last(self) -> None:
         """Resume the most recent interrupted grid search (this session's, else on disk)."""
         for run in reversed(list(self.runs.values())):
-            if run.mode == "grid" and run.status in ("cancelled", "failed") and run.run_dir:
+            resumable = ("cancelled", "failed", "interrupted")
+            if run.mode == "grid" and run.status in resumable and run.run_dir:
                 self.resume(Path(run.run_dir))
                 return
         from nnexplorer.core.runs import list_runs
 
         for info in list_runs(self.runs_root):
-            if info.mode == "grid" and info.status in ("cancelled", "failed", "unfinished"):
+            if info.mode == "grid" and info.status in RESUMABLE:
                 self.resume(Path(info.run_dir))
                 return
         self._host.notify("No interrupted grid search to resume.", severity="warning")

@@ -21,7 +21,7 @@ class RunView(RunProgress):
     settings: str = ""
     grid_params: dict[str, list[Any]] = field(default_factory=dict)
     started: float | None = field(default_factory=time.time)  # from the moment it was asked for
-    stopping: bool = False  # F7 was pressed: the run ends after the current batch
+    stopping: bool = False  # a stop was asked (F7, or quitting with Stop)
 
     def state_line(self) -> str:
         """The status-bar state: Training epoch 7/50, 1.2 s/epoch, ETA 00:51 / Done / ..."""
@@ -34,11 +34,14 @@ class RunView(RunProgress):
 
     def _running_line(self) -> str:
         if self.status == "queued":
-            return "Queued: waiting for a free slot..."
+            ahead = f" ({self.ahead} ahead)" if self.ahead else ""
+            return f"Queued: waiting for a free slot{ahead}..."
         if self.status != "running":
             return "Starting worker..."
         if self.mode == "grid":
             return self._grid_state()
+        if self.mode == "sweep":
+            return self._sweep_state()
         fit = self.fit
         if not fit.epochs and not fit.batch:
             return "Training: loading data and building the model..."
@@ -64,6 +67,16 @@ class RunView(RunProgress):
                     text += f" fold {fold + 1}/{self.n_folds}"
             if self.epochs:
                 text += f" epoch {self.epoch}/{self.epochs}"
+        eta = self.grid_eta()
+        if eta is not None:
+            text += f", ETA {fmt_duration(eta)}"
+        return text
+
+    def _sweep_state(self) -> str:
+        text = f"Sweep: variants {self.fits_done()}/{self.n_candidates or '?'}"
+        training = [f for f in self.running_fits() if f.candidate is not None]
+        for fit in training[:2]:
+            text += f", #{(fit.candidate or 0) + 1} epoch {fit.epoch}/{fit.epochs or '?'}"
         eta = self.grid_eta()
         if eta is not None:
             text += f", ETA {fmt_duration(eta)}"

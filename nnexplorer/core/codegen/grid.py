@@ -238,8 +238,13 @@ def grid_code(spec: ExperimentSpec, head: Head, data: DataCode) -> tuple[set[str
     regression = data.task == "regression"
     wrapper = "KerasRegressor" if regression else "KerasClassifier"
     imports = {f"from scikeras.wrappers import {wrapper}", "from sklearn.pipeline import Pipeline"}
-    search = _SEARCHES[grid.search]
-    imports.add(f"from sklearn.model_selection import {search}")
+    if grid.is_sweep:
+        imports |= {
+            "from sklearn.base import clone",
+            "from sklearn.model_selection import ParameterGrid",
+        }
+    else:
+        imports.add(f"from sklearn.model_selection import {_SEARCHES[grid.search]}")
     if grid.search == "halving":
         imports.add("from sklearn.experimental import enable_halving_search_cv  # noqa: F401")
     scalers = {data.scaler} | {_SCALER_VALUES[v].removesuffix("()") for v in plan.scalers or []}
@@ -349,6 +354,8 @@ def _search_function(
     scaler = f"{data.scaler}()" if data.scaler else '"passthrough"'
     body.append(f'    pipeline = Pipeline([("scaler", {scaler}), ("net", net)])')
     body.append("    param_grid = " + _grid_literal(param_grid))
+    if grid.is_sweep:
+        return _sweep_function(body, data)
     search_items = ["pipeline", "param_grid"]
     if grid.search == "random":
         search_items.append(f"n_iter={grid.n_iter}")
@@ -373,6 +380,39 @@ def _search_function(
     ]
     doc = "Cross-validated search; the best candidate is refitted on all search data, then tested."
     return function("grid_search", "", doc, body)
+
+
+def _sweep_function(body: list[str], data: DataCode) -> str:
+    """``sweep()``: each combination fitted once on the training split, then scored."""
+    score = "r2" if data.task == "regression" else "accuracy"
+    if data.has_validation:
+        # a sweep trains on the training split and keeps the validation split apart
+        body[:] = [line.replace("x_search", "x_train") for line in body[:1] + body[4:]]
+        scored = [
+            "        val_score = model.score(x_val, y_val)",
+            "        test_score = model.score(x_test, y_test)",
+            f'        print(f"variant {{number}}: {{params}}  validation {score} "',
+            f'              f"{{val_score:.4f}}  test {score} {{test_score:.4f}}")',
+            "        results.append((params, val_score, test_score))",
+        ]
+        fit = "        model.fit(x_train, y_train)"
+    else:
+        scored = [
+            "        test_score = model.score(x_test, y_test)",
+            f'        print(f"variant {{number}}: {{params}}  test {score} {{test_score:.4f}}")',
+            "        results.append((params, test_score))",
+        ]
+        fit = "        model.fit(x_search, y_search)"
+    body += [
+        "    results = []",
+        "    for number, params in enumerate(ParameterGrid(param_grid), start=1):",
+        "        model = clone(pipeline).set_params(**params)",
+        fit,
+        *scored,
+        "    return results",
+    ]
+    doc = "Each combination trained once (no cross-validation), scored on held-out data."
+    return function("sweep", "", doc, body)
 
 
 def _grid_literal(grid: Any) -> str:

@@ -16,7 +16,7 @@ from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.spec import ExperimentSpec
 
 
-def _docstring(spec: ExperimentSpec, has_grid: bool) -> str:
+def _docstring(spec: ExperimentSpec, has_grid: bool, sweep: bool = False) -> str:
     title = spec.experiment.name
     if spec.experiment.description:
         title += f": {spec.experiment.description}"
@@ -28,7 +28,9 @@ def _docstring(spec: ExperimentSpec, has_grid: bool) -> str:
         "",
         "    python script.py           # train once, evaluate on the test split",
     ]
-    if has_grid:
+    if has_grid and sweep:
+        usage.append("    python script.py --sweep   # train each combination once (scikeras)")
+    elif has_grid:
         usage.append("    python script.py --grid    # search the grid (scikeras + GridSearchCV)")
     return '"""' + text + "\n" + "\n".join(usage) + '\n"""'
 
@@ -43,22 +45,24 @@ def export_script(spec: ExperimentSpec) -> str:
         functions.append(target_units_function(spec, head, data.task))
     functions.append(train_function(spec, head, data))
     has_grid = bool(spec.grid and spec.grid.params)
+    sweep = bool(spec.grid and spec.grid.is_sweep)
     main = ['if __name__ == "__main__":', "    train()"]
     if has_grid:
         grid_imports, grid_functions = grid_code(spec, head, data)
         imports |= grid_imports | {"import sys"}
         functions += grid_functions
+        flag, call = ("--sweep", "sweep()") if sweep else ("--grid", "grid_search()")
         main = [
             'if __name__ == "__main__":',
-            '    if "--grid" in sys.argv[1:]:',
-            "        grid_search()",
+            f'    if "{flag}" in sys.argv[1:]:',
+            f"        {call}",
             "    else:",
             "        train()",
         ]
     seed = spec.experiment.seed
     seed_line = f"SEED = {seed!r}  # the experiment's seed: splits, initial weights, dropout repeat"
     parts = [
-        _docstring(spec, has_grid),
+        _docstring(spec, has_grid, sweep),
         imports_block(imports),
         "\n".join([seed_line, *data.constants]),
         *functions,

@@ -1,15 +1,17 @@
-"""Readers for data that lives in files: CSV, NPZ and IDX (the MNIST distribution format).
+"""Readers for data that lives in files: CSV and NPZ here, IDX (the MNIST distribution format)
+in :mod:`._idx`.
 
 Every reader returns a :class:`RawData` (features and raw targets, plus the file's own test split
-when it has one) or raises :class:`DataError` naming the file and what is wrong. Nothing here
-downloads anything or imports TensorFlow.
+when it has one) or raises :class:`DataError` naming the file and what is wrong. Only regular
+files are read, within the caps of :mod:`._guard` (``data.max_file_mb``, ``data.max_values``).
+Nothing here downloads anything or imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import struct
+import io
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -19,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import DataError, ErrorItem
+from nnexplorer.core.datasets._guard import Caps, check_readable, check_values, open_data, too_big
+from nnexplorer.core.errors import DataError, ErrorItem, cut, excerpt
 from nnexplorer.core.spec import DataSpec
 
 # IDX type byte -> big-endian numpy dtype (the MNIST distribution format).
-_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -55,19 +58,33 @@ def fail(
 
 def read_file_source(data: DataSpec) -> RawData:
     """Read ``file:<path>`` in ``data.format`` (``auto`` picks by extension, then by content)."""
+    from nnexplorer.core.datasets._idx import read_idx_source
+
     path = Path(data.name).expanduser()
-    if not path.exists():
-        raise fail(
-            "file not found",
-            path,
-            hint="check the path; a relative path is taken from the preset's folder",
-        )
+    caps = Caps.of(data)
+    check_readable(path, caps, folder_ok=data.format in ("auto", "idx"))
     fmt = data.format if data.format != "auto" else detect_format(path)
     if fmt == "csv":
         return read_csv(path, data)
     if fmt == "npz":
-        return read_npz(path)
+        return read_npz(path, caps)
     return read_idx_source(path, data)
+
+
+def check_file_source(data: DataSpec) -> None:
+    """What can be checked of a ``file:`` source without reading it: it exists, is a regular
+    file (or an IDX folder), is readable and within ``data.max_file_mb``; IDX labels too."""
+    path = Path(data.name).expanduser()
+    caps = Caps.of(data)
+    check_readable(path, caps, folder_ok=data.format in ("auto", "idx"))
+    if data.labels:
+        labels = Path(data.labels).expanduser()
+        if not labels.is_absolute() and not labels.exists():
+            labels = path.parent / labels
+        try:
+            check_readable(labels, caps)
+        except DataError as exc:
+            raise fail(exc.items[0].message, labels, "data.labels") from None
 
 
 def detect_format(path: Path) -> str:
@@ -84,7 +101,7 @@ def detect_format(path: Path) -> str:
     head = _head_bytes(path)
     if head.startswith(_ZIP_MAGIC):
         return "npz"
-    if len(head) >= 4 and head[:2] == b"\0\0" and head[2] in _IDX_TYPES:
+    if len(head) >= 4 and head[:2] == b"\0\0" and head[2] in IDX_TYPES:
         return "idx"
     return "csv"
 
@@ -106,10 +123,10 @@ def _head_bytes(path: Path, size: int = 8) -> bytes:
 
 def read_csv(path: Path, data: DataSpec) -> RawData:
     """A delimited text file: one row per sample, the target in one column (default: the last)."""
+    caps = Caps.of(data)
     try:
-        opener = gzip.open if _head_bytes(path, 2) == _GZIP_MAGIC else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            return _parse_csv(path, csv.reader(fh, delimiter=data.delimiter), data)
+        with io.TextIOWrapper(open_data(path, caps), encoding="utf-8-sig", newline="") as fh:
+            return _parse_csv(path, csv.reader(fh, delimiter=data.delimiter), data, caps)
     except UnicodeDecodeError:
         raise fail("not UTF-8 text; is it really a CSV file?", path) from None
     except csv.Error as exc:
@@ -118,7 +135,7 @@ def read_csv(path: Path, data: DataSpec) -> RawData:
         raise fail(f"cannot read the file: {exc}", path) from None
 
 
-def _parse_csv(path: Path, reader: Any, data: DataSpec) -> RawData:
+def _parse_csv(path: Path, reader: Any, data: DataSpec, caps: Caps) -> RawData:
     names: list[str] | None = None
     target = -1
     features: list[int] = []
@@ -154,6 +171,7 @@ def _parse_csv(path: Path, reader: Any, data: DataSpec) -> RawData:
         if not value:
             raise fail(f"line {line}: the target column is empty", path, "data.target")
         targets.append(value)
+        check_values(path, len(rows) + 1, len(features), caps)
         cells = [row[i] for i in features]
         try:
             rows.append(np.array(cells, dtype=np.float64))
@@ -167,7 +185,7 @@ def _parse_csv(path: Path, reader: Any, data: DataSpec) -> RawData:
     bad = np.flatnonzero(~np.isfinite(x).all(axis=0))
     if bad.size:
         column = names[features[bad[0]]]
-        raise fail(f"column {column!r} has NaN or infinite values", path)
+        raise fail(f"column {excerpt(column)} has NaN or infinite values", path)
     try:
         y: np.ndarray = np.array(targets, dtype=np.float64)
     except ValueError:
@@ -196,7 +214,7 @@ def _one_column_error(path: Path, row: list[str], data: DataSpec) -> DataError:
 
 
 def _columns_list(names: list[str]) -> str:
-    shown = ", ".join(names[:30])
+    shown = ", ".join(cut(n, 30) for n in names[:30])
     return shown + (f", ... ({len(names)} in all)" if len(names) > 30 else "")
 
 
@@ -214,7 +232,7 @@ def _target_index(path: Path, names: list[str], target: str | int | None) -> int
                 return i
         if not wanted.lstrip("-").isdigit():
             raise fail(
-                f"target column {target!r} not found{vocab.suggest(wanted, names)} "
+                f"target column {excerpt(target)} not found{vocab.suggest(wanted, names)} "
                 f"(columns: {_columns_list(names)})",
                 path,
                 "data.target",
@@ -235,14 +253,14 @@ def _bad_cell(
 ) -> DataError:
     for i, cell in zip(features, cells, strict=True):
         if not _is_number(cell):
-            what = "is empty" if not cell.strip() else f"holds {cell.strip()!r}"
+            what = "is empty" if not cell.strip() else f"holds {excerpt(cell.strip())}"
             hint = (
                 "feature columns must be numeric; choose another column with data.target"
                 if header or line > 1
                 else "if the first line is a header, set data.header = true"
             )
             return fail(
-                f"feature column {names[i]!r} is not numeric: line {line} {what}",
+                f"feature column {excerpt(names[i])} is not numeric: line {line} {what}",
                 path,
                 hint=hint,
             )
@@ -252,11 +270,17 @@ def _bad_cell(
 # --------------------------------------------------------------------------- NPZ
 
 
-def read_npz(path: Path) -> RawData:
+def read_npz(path: Path, caps: Caps | None = None) -> RawData:
     """A NumPy archive with x_train/y_train (and x_test/y_test, as keras' mnist.npz) or x/y."""
+    caps = caps or Caps()
+    check_readable(path, caps)
     if not _head_bytes(path, 4).startswith(_ZIP_MAGIC):
         raise fail("not a .npz archive (a .npz is a zip file of .npy arrays)", path)
     try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > caps.max_bytes:
+            raise too_big(path, "unpacked, the archive", unpacked, caps)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise fail(
@@ -273,10 +297,11 @@ def read_npz(path: Path) -> RawData:
         if x_key in lower and y_key in lower:
             x, y = arrays[lower[x_key]], arrays[lower[y_key]]
             _same_length(path, x, y, x_key, y_key)
+            check_values(path, len(x), int(np.prod(x.shape[1:], dtype=np.int64)), caps)
             raw = RawData(x=x, y=y, meta={"file": str(path), "format": "npz"})
             break
     else:
-        found = ", ".join(arrays) or "none"
+        found = ", ".join(cut(k, 30) for k in list(arrays)[:20]) or "none"
         raise fail(f"must hold arrays x_train and y_train (or x and y); found: {found}", path)
     if ("x_test" in lower) != ("y_test" in lower):
         raise fail("has only one of x_test and y_test; give both or neither", path)
@@ -291,112 +316,3 @@ def _same_length(path: Path, x: np.ndarray, y: np.ndarray, x_name: str, y_name: 
         nx = len(x) if x.ndim else 0
         ny = len(y) if y.ndim else 0
         raise fail(f"{x_name} has {nx} rows but {y_name} has {ny}", path)
-
-
-# --------------------------------------------------------------------------- IDX
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (gzipped or not) as an array of its own shape and type."""
-    try:
-        with open(path, "rb") as fh:
-            blob = fh.read()
-        if blob.startswith(_GZIP_MAGIC):
-            blob = gzip.decompress(blob)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise fail(f"cannot read the file: {exc}", path) from None
-    if len(blob) < 4 or blob[:2] != b"\0\0" or blob[2] not in _IDX_TYPES or blob[3] == 0:
-        raise fail(
-            f"not an IDX file: bad magic number {blob[:4].hex() or '(empty)'} "
-            "(expected 0000 then a type byte 08-0e and the number of dimensions)",
-            path,
-        )
-    ndim = blob[3]
-    offset = 4 + 4 * ndim
-    if len(blob) < offset:
-        raise fail("the IDX header is truncated", path)
-    dims = struct.unpack(f">{ndim}I", blob[4:offset])
-    dtype = np.dtype(_IDX_TYPES[blob[2]])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(blob) - offset != expected:
-        raise fail(
-            f"the IDX header announces shape {dims} ({expected} bytes of data) "
-            f"but the file holds {len(blob) - offset}",
-            path,
-        )
-    return np.frombuffer(blob, dtype, offset=offset).reshape(dims)
-
-
-def _idx_candidates(prefix: str, kind: str) -> list[str]:
-    n = 3 if kind == "images" else 1
-    names = [f"{prefix}-{kind}-idx{n}-ubyte", f"{prefix}-{kind}.idx{n}-ubyte"]
-    return [name + ext for name in names for ext in ("", ".gz")]
-
-
-def _find(folder: Path, prefix: str, kind: str) -> Path | None:
-    return next((folder / n for n in _idx_candidates(prefix, kind) if (folder / n).is_file()), None)
-
-
-def read_idx_source(path: Path, data: DataSpec) -> RawData:
-    """An IDX images file with its labels file, or a folder holding the MNIST files."""
-    if path.is_dir():
-        return read_idx_folder(path)
-    x = read_idx(path)  # first, so that a file of the wrong kind is reported as such
-    labels = _labels_path(path, data.labels)
-    x, y = read_idx_pair(path, labels, x)
-    return RawData(x=x, y=y, meta={"file": str(path), "labels": str(labels), "format": "idx"})
-
-
-def read_idx_folder(folder: Path) -> RawData:
-    """train-images/train-labels (required) and t10k-images/t10k-labels (optional) from a folder."""
-    train = (_find(folder, "train", "images"), _find(folder, "train", "labels"))
-    if None in train:
-        wanted = ", ".join(_idx_candidates("train", "images")[::2])
-        wanted += ", " + ", ".join(_idx_candidates("train", "labels")[::2])
-        raise fail(
-            f"the folder does not hold the MNIST training files (looked for {wanted}, "
-            "each also with .gz)",
-            folder,
-        )
-    x, y = read_idx_pair(*train)  # type: ignore[arg-type]
-    raw = RawData(x=x, y=y, meta={"file": str(folder), "format": "idx"})
-    test = (_find(folder, "t10k", "images"), _find(folder, "t10k", "labels"))
-    if None not in test:
-        raw.x_test, raw.y_test = read_idx_pair(*test)  # type: ignore[arg-type]
-    return raw
-
-
-def _labels_path(images: Path, labels: str | None) -> Path:
-    if labels:
-        given = Path(labels).expanduser()
-        if not given.is_absolute() and not given.exists():
-            given = images.parent / given
-        if not given.is_file():
-            raise fail("IDX labels file not found", given, "data.labels")
-        return given
-    name = images.name
-    guess = name.replace("images", "labels").replace("idx3", "idx1")
-    if guess == name or not (images.parent / guess).is_file():
-        looked = f" (looked for {images.parent / guess})" if guess != name else ""
-        raise fail(
-            f"no labels file found for these IDX images{looked}",
-            images,
-            "data.labels",
-            hint="name the labels file with data.labels",
-        )
-    return images.parent / guess
-
-
-def read_idx_pair(
-    images: Path, labels: Path, x: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images and their labels from two IDX files, checked to match."""
-    x = read_idx(images) if x is None else x
-    y = read_idx(labels)
-    if x.ndim < 2:
-        raise fail("holds a 1-D array (labels?); point data.source at the images file", images)
-    if y.ndim != 1:
-        raise fail(f"must hold 1-D labels; it has shape {y.shape}", labels, "data.labels")
-    if len(x) != len(y):
-        raise fail(f"{len(x)} images but {labels} has {len(y)} labels", images)
-    return x, y

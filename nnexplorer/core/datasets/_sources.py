@@ -13,11 +13,13 @@ import numpy as np
 from nnexplorer.core.availability import FASHION_MNIST_FILES, keras_dataset_dirs
 from nnexplorer.core.datasets._files import (
     RawData,
+    check_file_source,
     fail,
     read_file_source,
-    read_idx_pair,
     read_npz,
 )
+from nnexplorer.core.datasets._guard import Caps
+from nnexplorer.core.datasets._idx import read_idx_pair
 from nnexplorer.core.errors import DataError, ErrorItem
 from nnexplorer.core.spec import DataSpec
 
@@ -47,7 +49,11 @@ def _sklearn(name: str) -> RawData:
         feature_names=tuple(str(n) for n in bunch.feature_names),
         class_names=names,
         task="regression" if regression else "classification",
-        meta={"description": f"scikit-learn's bundled {name} dataset"},
+        meta={
+            "description": f"scikit-learn's bundled {name} dataset",
+            # the digits are 8x8 images stored as 64 columns
+            **({"image_shape": [8, 8]} if name == "digits" else {}),
+        },
     )
 
 
@@ -98,21 +104,33 @@ def _make_classification(data: DataSpec, seed: int | None) -> tuple[np.ndarray, 
 # --------------------------------------------------------------------------- keras cache
 
 
-def read_keras_cache(name: str) -> RawData:
+def _keras_cache(name: str) -> Path | None:
+    """The cached file (mnist) or folder (fashion_mnist) of a keras dataset, or None."""
+    for folder in keras_dataset_dirs():
+        if name == "mnist" and (folder / "mnist.npz").is_file():
+            return folder / "mnist.npz"
+        sub = folder / "fashion-mnist"
+        if name != "mnist" and all((sub / f).is_file() for f in FASHION_MNIST_FILES):
+            return sub
+    return None
+
+
+def read_keras_cache(name: str, caps: Caps | None = None) -> RawData:
     """keras.datasets ``mnist`` or ``fashion_mnist`` from the local cache only (never downloads)."""
     dirs = keras_dataset_dirs()
     if name == "mnist":
         for folder in dirs:
             if (folder / "mnist.npz").is_file():
-                raw = read_npz(folder / "mnist.npz")
+                raw = read_npz(folder / "mnist.npz", caps)
                 raw.class_names = tuple(str(i) for i in range(10))
                 return raw
         raise _missing_keras(name, [dirs[0] / "mnist.npz"], "mnist.npz")
     for folder in dirs:
         sub = folder / "fashion-mnist"
         if all((sub / f).is_file() for f in FASHION_MNIST_FILES):
-            x, y = read_idx_pair(sub / FASHION_MNIST_FILES[0], sub / FASHION_MNIST_FILES[1])
-            xt, yt = read_idx_pair(sub / FASHION_MNIST_FILES[2], sub / FASHION_MNIST_FILES[3])
+            files = [sub / f for f in FASHION_MNIST_FILES]
+            x, y = read_idx_pair(files[0], files[1], caps=caps)
+            xt, yt = read_idx_pair(files[2], files[3], caps=caps)
             meta = {"file": str(sub), "format": "idx"}
             return RawData(x, y, xt, yt, class_names=FASHION_MNIST_CLASSES, meta=meta)
     sub = dirs[0] / "fashion-mnist"
@@ -152,5 +170,18 @@ def read_source(data: DataSpec, seed: int | None) -> RawData:
     if data.kind == "synthetic":
         return _synthetic(data, seed)
     if data.kind == "keras":
-        return read_keras_cache(data.name)
+        return read_keras_cache(data.name, Caps.of(data))
     return read_file_source(data)
+
+
+def check_source(data: DataSpec) -> None:
+    """Check, without reading the data, that ``data.source`` can be read (DataError if not).
+
+    A file must exist, be a regular file (or an IDX folder), be readable and within
+    ``data.max_file_mb``; a keras dataset must be in the local cache. Bundled and synthetic
+    sources need nothing.
+    """
+    if data.kind == "file":
+        check_file_source(data)
+    elif data.kind == "keras" and _keras_cache(data.name) is None:
+        read_keras_cache(data.name)  # raises the error naming the files looked for

@@ -106,8 +106,8 @@ def load_dataset(data: DataSpec, seed: int | None) -> Dataset:
         raw.y_test = _one_column(np.asarray(raw.y_test), where)
     task = data.task if data.task != "auto" else (raw.task or infer_task(y))
     y, y_test, class_names = _encode(raw, task, where)
-    image_shape = list(raw.x.shape[1:]) if raw.x.ndim > 2 else None
-    x = _features(np.asarray(raw.x), where, "the features")
+    image_shape = list(raw.x.shape[1:]) if raw.x.ndim > 2 else raw.meta.get("image_shape")
+    x = _features(np.asarray(raw.x), where, "the features", raw.feature_names)
     x_test = None if raw.x_test is None else _features(np.asarray(raw.x_test), where, "x_test")
     if x_test is not None and x_test.shape[1] != x.shape[1]:
         raise fail(f"x_test has {x_test.shape[1]} features but x_train has {x.shape[1]}", where)

@@ -7,8 +7,23 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core.datasets._files import RawData, fail
+from nnexplorer.core.errors import excerpt
 
 MAX_CLASSES = 1000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _beyond_float32(values: np.ndarray) -> tuple[int, float] | None:
+    """The first column (index) and value that float32 cannot hold, or None."""
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or values.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        over = np.isfinite(values) & (np.abs(values) > FLOAT32_MAX)
+    if not over.any():
+        return None
+    flat = over.reshape(len(values), -1)
+    row, column = np.argwhere(flat)[0]
+    return int(column), float(values.reshape(len(values), -1)[row, column])
 
 
 def infer_task(y: np.ndarray) -> str:
@@ -59,6 +74,16 @@ def _encode(raw: RawData, task: str, where: str) -> tuple[np.ndarray, np.ndarray
             )
         if not all(np.isfinite(part).all() for part in (y, yt) if part is not None):
             raise fail("the target holds NaN or infinite values", where, "data.target")
+        for part in (y, yt):
+            found = None if part is None else _beyond_float32(np.asarray(part, dtype=np.float64))
+            if found is not None:
+                column = raw.meta.get("target") or "y"
+                raise fail(
+                    f"the target column {excerpt(column)} holds {found[1]:.4g}, beyond what "
+                    f"float32 holds (±{FLOAT32_MAX:.3g}); rescale it (e.g. other units or a log)",
+                    where,
+                    "data.target",
+                )
         return y.astype(np.float32), None if yt is None else yt.astype(np.float32), ()
     both = y if yt is None else np.concatenate([y, yt])
     values, codes = np.unique(both, return_inverse=True)
@@ -76,10 +101,21 @@ def _encode(raw: RawData, task: str, where: str) -> tuple[np.ndarray, np.ndarray
     return codes[: len(y)], None if yt is None else codes[len(y) :], names
 
 
-def _features(x: np.ndarray, where: str, what: str) -> np.ndarray:
+def _features(
+    x: np.ndarray, where: str, what: str, names: tuple[str, ...] | None = None
+) -> np.ndarray:
     if x.dtype.kind not in "biuf":
         raise fail(f"{what} must be numeric; got dtype {x.dtype}", where)
     x = x.reshape(len(x), -1) if x.ndim != 2 else x
+    found = _beyond_float32(x)
+    if found is not None:
+        column, value = found
+        name = names[column] if names and column < len(names) else f"column {column}"
+        raise fail(
+            f"{what}: feature {excerpt(name)} holds {value:.4g}, beyond what float32 holds "
+            f"(±{FLOAT32_MAX:.3g}); rescale it",
+            where,
+        )
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
         raise fail(f"{what} holds NaN or infinite values", where)

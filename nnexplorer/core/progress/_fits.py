@@ -11,7 +11,7 @@ from typing import Any
 from nnexplorer.core.events import BatchProgress, CandidateFinished, EpochEnded
 from nnexplorer.core.formatting import finite
 
-REFIT = -1  # a candidate's fit on the whole training split (fold None): a grid's refit
+REFIT = -1  # a candidate's fit on the whole training split (fold None): a refit, a sweep variant
 ETA_WINDOW = 5  # epochs whose mean duration predicts the next ones
 
 History = list[dict[str, float]]
@@ -96,7 +96,11 @@ class FitProgress:
 
 @dataclass
 class CandidateProgress:
-    """One grid candidate: its parameters, a fit per fold (and its refit), the aggregate."""
+    """One grid candidate: its parameters, a fit per fold (and its refit), the aggregate.
+
+    A sweep's variant is a candidate without folds: its training is the fit under
+    :data:`REFIT`, and :meth:`set_variant` records how it ended (``mean`` is its score).
+    """
 
     index: int
     params: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +115,10 @@ class CandidateProgress:
     reason: str = ""
     aggregated: bool = False
     last_fold: int = 0
+    final_metrics: dict[str, float] = field(default_factory=dict)  # a variant's last epoch
+    test_metrics: dict[str, float] = field(default_factory=dict)  # a variant's test split
+    best_epoch: int | None = None  # a variant's epoch with the best monitored value
+    epochs_completed: int = 0  # a variant's epochs
 
     @property
     def folds_done(self) -> int:
@@ -163,6 +171,24 @@ class CandidateProgress:
         self.status = event.status
         self.reason = event.reason or self.reason
         self.aggregated = True
+
+    def set_variant(self, event: CandidateFinished) -> None:
+        """A sweep variant ended: its score, metrics, test metrics, best epoch and status."""
+        self.set_aggregate(event)
+        self.final_metrics = dict(event.metrics)
+        self.test_metrics = dict(event.test_metrics)
+        self.best_epoch = event.best_epoch
+        fit = self.fit(None)
+        self.epochs_completed = event.epochs or fit.epoch
+        fit.seconds, fit.reason = event.seconds, event.reason
+        fit.score = finite(event.score)
+        fit.finish(event.status, event.time)
+
+    @property
+    def history(self) -> History:
+        """A variant's epochs (its fit on the whole training split)."""
+        fit = self.fits.get(REFIT)
+        return fit.history if fit is not None else []
 
     def _aggregate_folds(self) -> None:
         scores = [s for s in self.fold_scores.values() if s is not None]

@@ -16,9 +16,11 @@ from nnexplorer.core.events import (
     Event,
     LogEvent,
     RunFinished,
+    RunQueued,
     RunStarted,
     RunStatus,
     RunSummary,
+    SlotAcquired,
 )
 from nnexplorer.core.formatting import finite, lower_is_better, main_metric
 from nnexplorer.core.progress._fits import REFIT, CandidateProgress, FitProgress, History
@@ -39,8 +41,9 @@ class RunProgress:
     n_params: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     epochs_planned: int = 0
-    n_candidates: int = 0
+    n_candidates: int = 0  # a grid's candidates, a sweep's variants
     n_folds: int = 0
+    scoring: str = ""
     started: float | None = None  # unix time the run began (default: its first event's)
     last_time: float | None = None  # the latest event's time
     ended: float | None = None
@@ -53,6 +56,9 @@ class RunProgress:
     best_params: dict[str, Any] | None = None
     best_score: float | None = None
     warning: str = ""  # a condition worth the status line (a loss that blew up)
+    ahead: int = 0  # a queued run: runs queued before it
+    slot: int | None = None  # a detached run's slot (0-based) once it has one
+    gpu: str = ""  # the GPU its slot is pinned to (CUDA_VISIBLE_DEVICES), "" without
 
     # ------------------------------------------------------------------ folding events
 
@@ -83,8 +89,19 @@ class RunProgress:
         self.versions = dict(event.versions) or self.versions
         self.n_candidates = event.n_candidates or self.n_candidates
         self.n_folds = event.n_folds or self.n_folds
+        self.scoring = event.scoring or self.scoring
         self.name = self.name or str(event.spec.get("name") or "")
         self.epochs_planned = self.epochs_planned or int(event.spec.get("epochs") or 0)
+
+    def _on_run_queued(self, event: RunQueued) -> None:
+        if self.status in ("queued", "starting"):
+            self.status = "queued"
+        self.ahead = event.ahead
+
+    def _on_slot_acquired(self, event: SlotAcquired) -> None:
+        if self.status == "queued":
+            self.status = "starting"
+        self.slot, self.gpu, self.ahead = event.slot, event.gpu, 0
 
     def _on_epoch_ended(self, event: EpochEnded) -> None:
         self._fit_of(event.candidate, event.fold, activate=True).add_epoch(event)
@@ -103,7 +120,9 @@ class RunProgress:
     def _on_candidate_finished(self, event: CandidateFinished) -> None:
         cand = self.candidate(event.candidate, event.params)
         cand.n_folds = cand.n_folds or self.n_folds
-        if event.fold is None:
+        if event.fold is None and self.mode == "sweep":
+            cand.set_variant(event)
+        elif event.fold is None:
             cand.set_aggregate(event)
         else:
             cand.add_fold(event)
@@ -214,30 +233,33 @@ class RunProgress:
         return self.current().seconds_per_epoch()
 
     def eta(self) -> float | None:
-        """Seconds left: a train run's remaining epochs, a grid's remaining fits."""
-        return self.grid_eta() if self.mode == "grid" else self.fit.eta()
+        """Seconds left: a train run's remaining epochs, a grid's or a sweep's remaining fits."""
+        return self.grid_eta() if self.mode in ("grid", "sweep") else self.fit.eta()
 
     def fits_total(self) -> int:
-        """Cross-validation fits of a grid (candidates x folds); 0 while unknown."""
+        """Cross-validation fits of a grid (candidates x folds), a sweep's variants; 0: unknown."""
         return self.n_candidates * max(1, self.n_folds)
 
     def fits_done(self) -> int:
-        """Cross-validation fits finished so far."""
+        """Cross-validation fits (a sweep: variants) finished so far."""
         return sum(
-            max(c.folds_done, c.n_folds if c.aggregated else 0) for c in self.candidates.values()
+            max(c.folds_done, max(1, c.n_folds) if c.aggregated else 0)
+            for c in self.candidates.values()
         )
 
     def grid_eta(self) -> float | None:
-        """Seconds left for a grid's remaining fits, from the pace of the fits timed so far.
+        """Seconds left for a grid's (or a sweep's) remaining fits, from the pace so far.
 
         The pace is the time from the first timed fit's start to the last one's end over the
-        number of timed fits (so parallel fits count), as of the last fit that ended.
+        number of timed fits (so parallel fits count), as of the last fit that ended. A sweep's
+        fits are its variants' (under :data:`REFIT`); a grid's refit is not one of its fits.
         """
+        sweep = self.mode == "sweep"
         timed = [
             f
             for c in self.candidates.values()
             for key, f in c.fits.items()
-            if key != REFIT and f.started is not None and f.ended is not None
+            if (key == REFIT) == sweep and f.started is not None and f.ended is not None
         ]
         total = self.fits_total()
         if not timed or not total:

@@ -10,13 +10,13 @@ candidate, and loky can ship them to its worker processes. The classes are creat
 Inside a fit (in whichever process runs it) the estimator:
 
 - configures its process once: TensorFlow threads (its share of the cores), one GPU per worker
-  when there are several, memory growth;
+  when there are several, memory growth; runs one fit at a time;
 - reuses the network it built for the previous fit when only learning rate, epochs or batch size
   differ (restoring the initial weights and optimizer state: the same numbers as a fresh build,
   without tracing the training step again); any other network starts with
   ``keras.backend.clear_session()``;
-- reports through a :class:`~nnexplorer.core.search._journal.FitLog` file and stops when the
-  search's stop file appears;
+- reports through its search's transport (:mod:`._transport`: a fit file, or Dask log events)
+  and stops when the search's stop request (a file, or a Dask Event) appears;
 - skips the training when the journal already holds this fit (a resumed search).
 """
 
@@ -26,6 +26,7 @@ import functools
 import json
 import math
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -45,6 +46,8 @@ from nnexplorer.core.search._fit import (
     candidate_spec,
     parse_config,
 )
+from nnexplorer.core.search._space import available_cores
+from nnexplorer.core.search._transport import DASK, dask_worker
 from nnexplorer.core.spec import ExperimentSpec
 
 EAGER_PREDICT_ROWS = 100_000
@@ -66,20 +69,39 @@ __all__ = [
 
 
 _CURRENT: FitContext | None = None
+_ONE_FIT = threading.RLock()  # the current fit, the reused network and Keras' session are global
 _PROCESS: dict[str, Any] = {}
 _MODEL: dict[str, Any] = {}
 
 
 def setup_process(config: SearchConfig) -> None:
-    """Once per process: pick this worker's GPU, memory growth, TensorFlow thread counts."""
+    """Once per process: pick this worker's GPU, memory growth, TensorFlow thread counts.
+
+    A Dask worker takes the thread count the search worked out for it (its machine's cores
+    shared among the worker threads there); its GPU is the one ``CUDA_VISIBLE_DEVICES`` gave
+    it. It runs fits outside the main thread, so it leaves signal handling alone.
+    """
+    if config.transport == DASK:
+        worker = dask_worker()
+        if worker is None:  # the search process itself (the refit): TensorFlow's defaults
+            configure_process(0, 0, worker=False)
+        else:
+            configure_process(_dask_threads(worker, config.worker_threads), 0, worker=False)
+        return
     configure_process(config.threads, config.gpus, worker=config.threads > 0)
+
+
+def _dask_threads(worker: Any, planned: dict[str, int]) -> int:
+    threads = planned.get(str(worker.address))
+    return threads or max(1, available_cores() // max(1, int(worker.state.nthreads)))
 
 
 def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
     """Once per process, before TensorFlow runs anything: GPU, memory growth, threads.
 
     A worker process ignores SIGINT: a Ctrl-C reaches the whole process group, and the search
-    process, which also gets it, stops the fits through the stop file instead.
+    process, which also gets it, stops the fits through the stop file instead. It exits on its
+    own when the search process dies.
     """
     if _PROCESS.get("ready"):
         return
@@ -89,7 +111,10 @@ def configure_process(threads: int, gpus: int, *, worker: bool) -> None:
     if worker:
         import signal
 
+        from nnexplorer.core.search._pool import watch_parent
+
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        watch_parent()  # a search killed outright leaves no worker behind
 
     if gpus > 1:
         _claim_gpu(gpus)
@@ -105,6 +130,23 @@ def warm_up(threads: int) -> int:
     paying them here overlaps them with the parent's own start.
     """
     configure_process(threads, 0, worker=True)
+    _first_fit()
+    return os.getpid()
+
+
+def warm_up_dask(planned: dict[str, int]) -> str:
+    """:func:`warm_up` for a Dask worker (``planned``: TensorFlow threads by worker address)."""
+    worker = dask_worker()
+    if worker is not None:
+        configure_process(_dask_threads(worker, planned), 0, worker=False)
+    with _ONE_FIT:
+        _first_fit()
+    return str(getattr(worker, "address", ""))
+
+
+def _first_fit() -> None:
+    if _PROCESS.get("warm"):
+        return
     import keras
 
     _classes()
@@ -113,8 +155,9 @@ def warm_up(threads: int) -> int:
     x, y = np.zeros((8, 2), dtype="float32"), np.zeros(8, dtype="int64")
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     model.predict(x, verbose=0)
+    _MODEL.clear()
     keras.backend.clear_session()
-    return os.getpid()
+    _PROCESS["warm"] = True
 
 
 def _claim_gpu(n_gpus: int) -> None:
@@ -198,6 +241,12 @@ def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
 
 
 def run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
+    """One fit; a process runs one at a time (a Dask worker may have several threads)."""
+    with _ONE_FIT:
+        return _run_fit(estimator, parent_fit, x, y, kwargs)
+
+
+def _run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
     global _CURRENT
     ctx = FitContext.of(estimator, x, kwargs.pop(FOLD_PARAM, None))
     estimator._nnx_fit = ctx
@@ -211,6 +260,7 @@ def run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, A
         setup_process(ctx.config)
         estimator._nnx_one_hot = _one_hot(spec, y)
         _CURRENT = ctx
+        _PROCESS["warm"] = True  # a warm-up after this would only clear the reused network
         parent_fit(x, y, **kwargs)
     except FitCancelled:
         ctx.close()

@@ -22,16 +22,17 @@ from typing import Any
 import numpy as np
 
 from nnexplorer.core.errors import describe_error
-from nnexplorer.core.search._journal import (
-    FITS_DIR,
-    JOURNAL_FILE,
-    FitLog,
-    StopFlag,
-    fit_key,
-    read_journal,
-    score_of,
-)
+from nnexplorer.core.search._journal import FITS_DIR, FitLog, fit_key, score_of
 from nnexplorer.core.search._space import candidate_id
+from nnexplorer.core.search._transport import (
+    FILES,
+    TopicLog,
+    finished_fits,
+    open_log,
+    stop_flag,
+    tf_threads,
+    worker_address,
+)
 from nnexplorer.core.spec import ExperimentSpec, validate_spec
 
 CONFIG_PARAM = "nnx__config"
@@ -62,6 +63,8 @@ class SearchConfig:
     steps_per_execution: int = 1
     batch_interval: float = 0.25
     labels: dict[str, str] = field(default_factory=dict)  # spec path -> grid key as written
+    transport: str = FILES  # files (local backend) | dask: see _transport
+    worker_threads: dict[str, int] = field(default_factory=dict)  # Dask worker -> TF threads
 
     def to_json(self) -> str:
         """The config as the estimator parameter carries it."""
@@ -96,12 +99,6 @@ def candidate_spec(config: SearchConfig, values: dict[str, Any]) -> ExperimentSp
     return _candidate_spec(spec_text, json.dumps(values, sort_keys=True, default=str))
 
 
-@functools.lru_cache(maxsize=4)
-def _journal(path: str, session: str) -> dict[str, dict[str, Any]]:
-    """Finished fits recorded before this session started (read once per process and session)."""
-    return read_journal(Path(path).parent) if Path(path).is_file() else {}
-
-
 def fold_of(test_fold: Any, n_folds: int) -> int | None:
     """The fold whose rows are missing from this training set; None when all are present."""
     if test_fold is None:
@@ -129,15 +126,26 @@ class FitContext:
         ident = candidate_id(values)
         self.candidate = config.candidates.index(ident) if ident in config.candidates else -1
         self.key = fit_key(self.params, fold, n, epochs)
-        journal = _journal(str(Path(config.run_dir) / JOURNAL_FILE), config.session)
-        self.cached = journal.get(self.key) if fold is not None else None
+        self.cached = self._finished().get(self.key) if fold is not None else None
         self.spec: ExperimentSpec | None = None
         self.validation = False  # the fit holds out a validation split (see held_out_validation)
         self.callback: Any = None
         self.started = time.perf_counter()
         self.fit_seconds = 0.0
         self.finished = False
-        self._log: FitLog | None = None
+        self._log: FitLog | TopicLog | None = None
+
+    def _finished(self) -> dict[str, dict[str, Any]]:
+        config = self.config
+        return finished_fits(config.transport, config.session, config.run_dir)
+
+    def _open(self) -> FitLog | TopicLog:
+        config = self.config
+        return open_log(config.transport, config.session, config.run_dir, self.key)
+
+    def _stop_flag(self) -> Any:
+        config = self.config
+        return stop_flag(config.transport, config.session, config.run_dir)
 
     @classmethod
     def of(cls, estimator: Any, x: Any, test_fold: Any) -> FitContext:
@@ -151,12 +159,12 @@ class FitContext:
 
     def _write(self, data: dict[str, Any]) -> None:
         if self._log is None:
-            self._log = FitLog(self.config.fits_dir, self.key)
+            self._log = self._open()
         self._log.write(data)
 
     def begin(self) -> ExperimentSpec:
         """Honour a pending stop, announce the fit; the candidate's spec."""
-        if StopFlag(self.config.fits_dir).is_set():
+        if self._stop_flag().is_set():
             raise FitCancelled("the search was stopped")
         self._write(self._head("fit_begin"))
         self.started = time.perf_counter()
@@ -171,25 +179,31 @@ class FitContext:
             "fold": self.fold,
             "params": self.params,
             "pid": os.getpid(),
+            "worker": worker_address(),
             "time": time.time(),
         }
 
     def callbacks(self) -> list[Any]:
-        """The event callback (and early stopping when the spec asks for it)."""
+        """The event callback, the TensorBoard log (and early stopping when the spec asks)."""
+        import shutil
+
         from nnexplorer.core.callbacks import event_callback
+        from nnexplorer.core.tensorboard import candidate_dir, log_dir, tensorboard_callback
 
         if self._log is None:
-            self._log = FitLog(self.config.fits_dir, self.key)
+            self._log = self._open()
         self.callback = event_callback(
             self._log.emit,
             run_id=Path(self.config.run_dir).name,
             epochs=self.epochs,
-            cancel=StopFlag(self.config.fits_dir),
+            cancel=self._stop_flag(),
             candidate=self.candidate,
             fold=self.fold,
             interval=self.config.batch_interval,
         )
-        found = [self.callback]
+        logs = log_dir(self.config.run_dir, *candidate_dir(self.candidate, self.fold))
+        shutil.rmtree(logs, ignore_errors=True)  # what an unfinished fit of a resumed search left
+        found = [self.callback, tensorboard_callback(logs)]
         early = self.spec.fit.early_stopping if self.spec is not None else None
         if early is not None:
             from nnexplorer.core.building import early_stopping_recipe
@@ -216,6 +230,7 @@ class FitContext:
             "fit_time": round(self.fit_seconds, 4),
             "status": status,
             "reason": reason,
+            "threads": tf_threads(),
         }
         self._write(record)
         self.close()

@@ -4,10 +4,11 @@ Each fit writes its own file, ``RUN_DIR/fits/<key>.jsonl``: a ``fit_begin`` line
 events (epoch_ended, batch_progress) as event JSON, and a ``fit_record`` line when it has a
 score. One writer per file makes this safe across processes, and a path is all an estimator
 needs to carry, so scikit-learn can clone it freely. The parent tails the folder
-(:class:`FitTailer`), turns the lines into events for its ``emit``, and appends every
-``fit_record`` to ``RUN_DIR/fits.jsonl``: the journal that a resumed search reads so that it
-does not redo finished fits. A stop request is a file, ``RUN_DIR/fits/STOP``, that fits check
-after every batch.
+(:class:`~nnexplorer.core.search._collector.FitTailer`), turns the lines into events for its
+``emit``, and appends every ``fit_record`` to ``RUN_DIR/fits.jsonl``: the journal that a resumed
+search reads so that it does not redo finished fits. A stop request is a file,
+``RUN_DIR/fits/STOP``, that fits check after every batch. (A search on a Dask cluster carries
+the same lines through Dask instead: see :mod:`._transport`.)
 """
 
 from __future__ import annotations
@@ -16,31 +17,25 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import shutil
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexplorer.core.events import (
-    EVENT_TYPES,
-    Cancel,
-    CandidateFinished,
-    CandidateStarted,
-    Emit,
-    Event,
-    LogEvent,
-    from_dict,
-    json_safe,
-)
+from nnexplorer.core.events import Event, json_safe
+from nnexplorer.core.files import AppendFile, write_atomic, write_failure
 
 FITS_DIR = "fits"
 JOURNAL_FILE = "fits.jsonl"
 STOP_FILE = "STOP"
 REFIT_KEY = "refit"
+
+
+class FitWriteFailed(BaseException):
+    """A fit could not write its file (a full disk): the search must stop, not score it NaN.
+
+    A BaseException, so that it passes scikit-learn's ``error_score`` handling (like a stop).
+    """
 
 
 def fit_key(params: dict[str, Any], fold: int | None, n_train: int, epochs: int) -> str:
@@ -51,7 +46,8 @@ def fit_key(params: dict[str, Any], fold: int | None, n_train: int, epochs: int)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _json_line(data: dict[str, Any]) -> str:
+def json_line(data: dict[str, Any]) -> str:
+    """One compact JSON line (NaN and infinities as strings, see :func:`json_safe`)."""
     return json.dumps(json_safe(data), separators=(",", ":"), allow_nan=False, default=str)
 
 
@@ -68,22 +64,28 @@ class FitLog:
 
     def __init__(self, fits_dir: str | Path, key: str):
         self.path = Path(fits_dir) / f"{key}.jsonl"
-        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._handle = AppendFile(self.path)
+        except OSError as exc:
+            raise FitWriteFailed(str(write_failure(exc, self.path))) from None
+
+    def _append(self, line: str) -> None:
+        try:
+            self._handle.write(line + "\n")
+        except OSError as exc:
+            raise FitWriteFailed(str(write_failure(exc, self.path))) from None
 
     def write(self, data: dict[str, Any]) -> None:
-        """Append one JSON line and flush it."""
-        self._handle.write(_json_line(data) + "\n")
-        self._handle.flush()
+        """Append one JSON line (FitWriteFailed when the disk is full)."""
+        self._append(json_line(data))
 
     def emit(self, event: Event) -> None:
         """An ``emit`` for the fit's callback: the event as one line."""
-        self._handle.write(event.to_json() + "\n")
-        self._handle.flush()
+        self._append(event.to_json())
 
     def close(self) -> None:
         """Close the file."""
-        with contextlib.suppress(OSError):
-            self._handle.close()
+        self._handle.close()
 
 
 class StopFlag:
@@ -151,209 +153,27 @@ def read_journal(run_dir: str | Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def prepare_fits(run_dir: str | Path, resume: bool) -> dict[str, dict[str, Any]]:
+def prepare_fits(
+    run_dir: str | Path, resume: bool, records: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Set up the fits folder for a session; return the finished fits a resume reuses.
 
-    A fresh search starts with an empty journal. A resumed one rewrites the journal with every
-    finished fit found, then clears the per-fit files (and any old stop request).
+    A fresh search starts with an empty journal. A resumed one rewrites the journal (atomically)
+    with ``records`` (default: every finished fit found), then clears the per-fit files (and
+    any old stop request). OSError propagates.
     """
     run_dir = Path(run_dir)
-    records = read_journal(run_dir) if resume else {}
+    if records is None:
+        records = read_journal(run_dir) if resume else {}
+    elif not resume:
+        records = {}
+    text = "".join(json_line(record) + "\n" for record in records.values())
+    write_atomic(run_dir / JOURNAL_FILE, text, allow_empty=True)
     fits = run_dir / FITS_DIR
     if fits.exists():
         shutil.rmtree(fits)
     fits.mkdir(parents=True)
-    journal = run_dir / JOURNAL_FILE
-    tmp = journal.with_name(f".{journal.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records.values():
-            handle.write(_json_line(record) + "\n")
-    os.replace(tmp, journal)
     return records
-
-
-@dataclass
-class _Tail:
-    offset: int = 0
-    buffer: str = ""
-
-
-@dataclass
-class _Candidate:
-    records: list[dict[str, Any]] = field(default_factory=list)
-
-
-class FitTailer:
-    """Follows ``RUN_DIR/fits`` in a thread and turns what fits write into events.
-
-    Per-fold ``fit_record`` lines become CandidateFinished events (and journal lines); once all
-    ``n_folds`` folds of a candidate are in, an aggregated CandidateFinished (``fold=None``,
-    mean and std of the fold scores) follows. Setting ``cancel`` writes the stop file.
-    """
-
-    def __init__(
-        self,
-        run_dir: str | Path,
-        emit: Emit,
-        *,
-        run_id: str,
-        n_candidates: int,
-        n_folds: int,
-        cancel: Cancel | None = None,
-        interval: float = 0.1,
-        known: set[str] | None = None,
-        on_record: Callable[[dict[str, Any]], None] | None = None,
-    ):
-        self.run_dir = Path(run_dir)
-        self.fits = self.run_dir / FITS_DIR
-        self.emit = emit
-        self.run_id = run_id
-        self.n_candidates = n_candidates
-        self.n_folds = n_folds
-        self.cancel = cancel
-        self.interval = interval
-        self.on_record = on_record
-        self.records: dict[str, dict[str, Any]] = {}
-        self.known = set(known or ())  # fits already in the journal (a resumed search)
-        self.pids: set[int] = set()
-        self._tails: dict[Path, _Tail] = {}
-        self._candidates: dict[int, _Candidate] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._journal = open(self.run_dir / JOURNAL_FILE, "a", encoding="utf-8")  # noqa: SIM115
-        self._lock = threading.Lock()
-
-    # ----------------------------------------------------------------- thread
-
-    def start(self) -> FitTailer:
-        """Start following in a daemon thread."""
-        self._thread = threading.Thread(target=self._loop, name="nnx-fit-tailer", daemon=True)
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.cancel is not None and self.cancel.is_set():
-                request_stop(self.run_dir)
-            self.poll()
-
-    def close(self) -> None:
-        """Stop the thread, read what is left, close the journal."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.poll()
-        with contextlib.suppress(OSError):
-            self._journal.close()
-
-    # ----------------------------------------------------------------- reading
-
-    def poll(self) -> None:
-        """Read every new complete line of every fit file."""
-        with self._lock:
-            try:
-                paths = sorted(self.fits.glob("*.jsonl"))
-            except OSError:
-                return
-            for path in paths:
-                for data in self._new_lines(path):
-                    self._handle(data)
-
-    def _new_lines(self, path: Path) -> list[dict[str, Any]]:
-        tail = self._tails.setdefault(path, _Tail())
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                handle.seek(tail.offset)
-                chunk = handle.read()
-                tail.offset = handle.tell()
-        except OSError:
-            return []
-        text = tail.buffer + chunk
-        lines = text.split("\n")
-        tail.buffer = lines.pop()
-        out = []
-        for line in lines:
-            with contextlib.suppress(ValueError):
-                data = json.loads(line)
-                if isinstance(data, dict):
-                    out.append(data)
-        return out
-
-    def _handle(self, data: dict[str, Any]) -> None:
-        kind = data.get("type")
-        if kind == "fit_begin":
-            self._begin(data)
-        elif kind == "fit_record":
-            self._record(data)
-        elif kind in EVENT_TYPES:
-            with contextlib.suppress(ValueError, TypeError):
-                self.emit(from_dict(data))
-
-    def _begin(self, data: dict[str, Any]) -> None:
-        if isinstance(data.get("pid"), int):
-            self.pids.add(data["pid"])
-        if data.get("fold") is None:
-            # candidates are numbered from 1 wherever people read them
-            index = data.get("candidate")
-            number = index + 1 if isinstance(index, int) and index >= 0 else "?"
-            message = f"refitting candidate {number} on the whole training split"
-            self.emit(LogEvent(run_id=self.run_id, message=message))
-            return
-        self.emit(
-            CandidateStarted(
-                run_id=self.run_id,
-                candidate=int(data.get("candidate", -1)),
-                params=dict(data.get("params") or {}),
-                fold=data.get("fold"),
-                n_candidates=self.n_candidates,
-                n_folds=self.n_folds,
-            )
-        )
-
-    def _record(self, data: dict[str, Any]) -> None:
-        key = str(data.get("key"))
-        if key in self.records:
-            return
-        self.records[key] = data
-        if key not in self.known:
-            self._journal.write(_json_line(data) + "\n")
-            self._journal.flush()
-        if self.on_record is not None:
-            self.on_record(data)
-        candidate = int(data.get("candidate", -1))
-        self.emit(
-            CandidateFinished(
-                run_id=self.run_id,
-                candidate=candidate,
-                params=dict(data.get("params") or {}),
-                fold=data.get("fold"),
-                score=score_of(data),
-                seconds=float(data.get("fit_time") or 0.0),
-                status=str(data.get("status", "completed")),
-                reason=str(data.get("reason", "")),
-            )
-        )
-        group = self._candidates.setdefault(candidate, _Candidate())
-        group.records.append(data)
-        if len(group.records) >= self.n_folds:
-            self.emit(aggregate(self.run_id, candidate, group.records))
-            group.records = []
-
-
-def aggregate(run_id: str, candidate: int, records: list[dict[str, Any]]) -> CandidateFinished:
-    """The CandidateFinished event summing up a candidate's folds."""
-    stats = fold_stats(records)
-    return CandidateFinished(
-        run_id=run_id,
-        candidate=candidate,
-        params=dict(records[0].get("params") or {}) if records else {},
-        fold=None,
-        score=stats["mean"],
-        std_score=stats["std"],
-        seconds=stats["fit_time"],
-        status=stats["status"],
-        reason=stats["reason"],
-    )
 
 
 def fold_stats(records: list[dict[str, Any]]) -> dict[str, Any]:

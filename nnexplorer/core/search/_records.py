@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nnexplorer.core.runs import GRID_FILE
 from nnexplorer.core.search._journal import fold_stats
 
-GRID_FILE = "grid.csv"
 STAT_COLUMNS = ("mean_test_score", "std_test_score", "mean_fit_time", "status")
 EXTRA_COLUMNS = ("folds", "candidate", "reason")
 _ROUND_GAP = 1.05  # training sizes within 5% of each other belong to one halving round

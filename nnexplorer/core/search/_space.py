@@ -99,13 +99,13 @@ def build_space(spec: ExperimentSpec, seed: int | None) -> SearchSpace:
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
     kind = grid.search if grid is not None else "grid"
-    full = list(ParameterGrid(param_grid))
+    full = ParameterGrid(param_grid)  # indexable without listing every combination
     n_iter = 0
     if kind == "random":
         n_iter = min(grid.n_iter if grid is not None else 10, len(full))
         chosen = list(ParameterSampler(param_grid, n_iter, random_state=seed))
     else:
-        chosen = full
+        chosen = list(full)
     by_name = {f"{STEP}__{name}": path for path, name in names.items()}
     order = _key_order(paths, by_name)
     candidates = [{by_name[k]: v for k, v in sorted(p.items(), key=order)} for p in chosen]

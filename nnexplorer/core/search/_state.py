@@ -8,9 +8,8 @@ scikit-learn search; :func:`evaluate_best` tests the refitted best candidate;
 from __future__ import annotations
 
 import contextlib
-import glob
 import math
-import os
+import re
 import secrets
 import threading
 import time
@@ -23,8 +22,15 @@ import numpy as np
 from nnexplorer.core.errors import NnxError, RunError, describe_error
 from nnexplorer.core.events import RunStatus, RunSummary
 from nnexplorer.core.formatting import count
+from nnexplorer.core.search._dask import dask_failure
 from nnexplorer.core.search._estimator import make_estimator
 from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
+from nnexplorer.core.search._pool import (
+    death_message,
+    gpus_without_tensorflow,
+    worker_backend,
+    worker_died,
+)
 from nnexplorer.core.search._space import (
     STEP,
     SearchSpace,
@@ -35,6 +41,7 @@ from nnexplorer.core.search._space import (
     other_load,
     plan_workers,
 )
+from nnexplorer.core.search._transport import DASK
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
 
 SEARCH_NAMES = {
@@ -76,6 +83,13 @@ class SearchState:
     n_params: int = 0
     epochs_completed: int = 0
     warming: threading.Thread | None = None
+    cluster: Any = None  # a _dask.Cluster when the fits run on a Dask cluster
+    session: str = field(default_factory=lambda: f"{time.time():.6f}-{secrets.token_hex(4)}")
+    test_fold: Any = None  # each row's test fold under ``cv``
+    touched: bool = True  # False while a resume has not changed anything in the run folder
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    _planned: Workers | None = None
+    _busy: float = field(default_factory=other_load)
 
     @property
     def search_name(self) -> str:
@@ -86,49 +100,83 @@ class SearchState:
         """A fold finished (called by the tailer)."""
         self.records[str(record.get("key"))] = record
 
-    def prepare(self) -> None:
-        """Load the data, detect devices, build the space and the scikit-learn search."""
-        from nnexplorer import __version__
-        from nnexplorer.core import datasets, devices
+    def layout(self, *, warm: bool = True) -> None:
+        """The candidates, the worker plan; start the workers (``warm``) while data loads.
 
+        A session calls :meth:`layout`, :meth:`load` (data, before TensorFlow) and :meth:`setup`
+        in turn; a resume checks the data between the last two.
+        """
         spec = self.spec
         self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
         self.space = build_space(spec, self.seed)
-        n_jobs = self.options.get("n_jobs") or self.grid.n_jobs
-        n_fits = self.space.n_candidates * self.grid.cv
-        busy = other_load()
-        self._warm_up(plan_workers(n_jobs, n_fits, _gpus_without_tensorflow(), busy=busy))
-        self.device = devices.configure_devices()
-        machine = devices.describe_devices()
-        self.versions = {**machine["versions"], "nnexplorer": __version__}
-        data = datasets.load_dataset(spec.data, spec.experiment.seed)
+        self._planned = plan_workers(
+            self._n_jobs(), self._n_fits(), gpus_without_tensorflow(), busy=self._busy
+        )
+        if warm and self.cluster is None:
+            self._warm_up(self._planned)
+
+    def _n_jobs(self) -> int:
+        return int(self.options.get("n_jobs") or self.grid.n_jobs)
+
+    def _n_fits(self) -> int:
+        assert self.space is not None
+        return self.space.n_candidates * self.grid.cv
+
+    def load(self) -> None:
+        """Load the data (before TensorFlow), check it, and fingerprint it for resumes."""
+        from nnexplorer.core import datasets, preflight
+        from nnexplorer.core.search._identity import fingerprint
+
+        data = datasets.load_dataset(self.spec.data, self.spec.experiment.seed)
+        preflight.after_load(self.spec, data, grid=True)
         self.data = data
         if data.x_val is not None:  # the folds make their own validation sets
             self.x = np.concatenate([data.x_train, data.x_val])
             self.y = np.concatenate([data.y_train, data.y_val])
         else:
             self.x, self.y = data.x_train, data.y_train
-        self.scoring = self.grid.scoring or default_scoring(data.task)
-        _check_scoring(self.scoring)
         self.cv = make_cv(data.task, self.grid.cv, self.seed)
-        self.workers = plan_workers(n_jobs, n_fits, len(machine["gpus"]), busy=busy)
-        self.search = self._make_search(datasets.make_scaler(spec.data.standardize))
+        self.test_fold = test_fold_of(self.cv, self.x, self.y)
+        self.fingerprint = fingerprint(self.spec, self.x, self.y, data.x_test, data.y_test)
+
+    def setup(self) -> None:
+        """Devices (TensorFlow loads here), scoring, the workers and the scikit-learn search."""
+        from nnexplorer import __version__
+        from nnexplorer.core import datasets, devices
+
+        if self.warming is None and self._planned is not None and self.cluster is None:
+            self._warm_up(self._planned)
+        self.device = devices.configure_devices()
+        machine = devices.describe_devices()
+        self.versions = {**machine["versions"], "nnexplorer": __version__}
+        self.scoring = self.grid.scoring or default_scoring(self.data.task)
+        _check_scoring(self.scoring)
+        self.workers = plan_workers(
+            self._n_jobs(), self._n_fits(), len(machine["gpus"]), busy=self._busy
+        )
+        if self.cluster is not None:
+            threads = sorted(self.cluster.worker_threads().values()) or [1]
+            n_jobs = self.cluster.n_threads
+            self.workers = Workers(n_jobs, threads[len(threads) // 2], 0, self.cluster.describe())
+        self.search = self._make_search(datasets.make_scaler(self.spec.data.standardize))
 
     def _warm_up(self, planned: Workers) -> None:
         """Start the worker processes now, so that they start while this one loads data."""
         if planned.n_jobs < 2 or planned.gpus or not self.options.get("warm", True):
+            self._planned = None
             return
 
         def start() -> None:
-            from joblib import Parallel, delayed
+            from joblib import Parallel, delayed, parallel_config
 
             from nnexplorer.core.search._estimator import warm_up
 
             jobs = planned.n_jobs
-            with contextlib.suppress(Exception):  # the search starts them anyway
+            with contextlib.suppress(Exception), parallel_config(backend=worker_backend()):
                 Parallel(n_jobs=jobs)(delayed(warm_up)(planned.threads) for _ in range(jobs))
 
         self.warming = threading.Thread(target=start, name="nnx-warm-up", daemon=True)
+        self._planned = None  # started once
         self.warming.start()
 
     def wait_for_workers(self) -> None:
@@ -140,18 +188,25 @@ class SearchState:
     def _config(self) -> SearchConfig:
         assert self.space is not None
         spe = self.options.get("spe") or DEFAULT_STEPS_PER_EXECUTION
+        if self.cluster is not None:
+            dask = {"transport": DASK, "worker_threads": self.cluster.worker_threads()}
+            threads, gpus = 0, 0  # each worker's own, and CUDA_VISIBLE_DEVICES gives its GPU
+        else:
+            dask, gpus = {}, self.workers.gpus
+            threads = self.workers.threads if self.workers.n_jobs > 1 else 0
         return SearchConfig(
             spec=_without_grid(self.spec),
             keys={name: path for path, name in self.space.names.items()},
             candidates=list(self.space.index),
             labels=dict(self.space.labels),
             run_dir=str(self.run_dir),
-            session=f"{time.time():.6f}-{secrets.token_hex(4)}",
+            session=self.session,
             n_folds=self.grid.cv,
-            threads=self.workers.threads if self.workers.n_jobs > 1 else 0,
-            gpus=self.workers.gpus,
+            threads=threads,
+            gpus=gpus,
             reuse=bool(self.options.get("reuse", True)),
             steps_per_execution=int(spe),
+            **dask,
         )
 
     def _make_search(self, scaler: Any) -> Any:
@@ -166,7 +221,7 @@ class SearchState:
         common: dict[str, Any] = {
             "scoring": JournalScorer(self.scoring),
             "cv": self.cv,
-            "n_jobs": self.workers.n_jobs,
+            "n_jobs": self.workers.n_jobs if self.cluster is None else -1,
             "refit": True,
             "error_score": math.nan,
             "return_train_score": False,
@@ -192,7 +247,7 @@ class SearchState:
         return GridSearchCV(pipeline, grid, **common)
 
     def batch_size(self) -> int:
-        """Fits sent to a worker at once: one network's fits (see :func:`_grouped_backend`)."""
+        """Fits sent to a worker at once: one network's fits (:func:`._pool.worker_backend`)."""
         space = self.space
         if space is None or self.grid.search != "grid" or self.workers.n_jobs < 2:
             return 1
@@ -206,7 +261,9 @@ class SearchState:
 
     def known_failure(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a failure with a clear message of its own (no traceback needed)."""
-        return isinstance(exc, NnxError | FitFailed) or _worker_died(exc) or _all_failed(exc)
+        if self.cluster is not None and dask_failure(exc, "", "") is not None:
+            return True
+        return isinstance(exc, NnxError | FitFailed) or worker_died(exc) or _all_failed(exc)
 
     def summary(self, status: RunStatus, message: str) -> RunSummary:
         """summary.json without the best-candidate fields."""
@@ -234,6 +291,7 @@ class SearchState:
             "train_seconds": round(sum(float(r.get("fit_time") or 0) for r in done), 3),
             "n_jobs": self.workers.n_jobs,
             "threads_per_worker": self.workers.threads,
+            "workers": sorted({str(r.get("worker") or "") for r in done} - {""}),
             "n_params": self.n_params,
             "device": self.device,
             "versions": self.versions,
@@ -256,35 +314,6 @@ def _check_scoring(scoring: str) -> None:
         ) from None
 
 
-def _grouped_backend(batch: int) -> str:
-    """A loky backend that hands each worker ``batch`` consecutive fits at once.
-
-    Candidates come in blocks that share one network (see :mod:`._space`); with a block's
-    fits in one batch a worker builds and traces each network once, instead of every worker
-    building every network. joblib splits the last batches to keep the workers balanced.
-    """
-    from joblib import register_parallel_backend
-    from joblib._parallel_backends import LokyBackend
-
-    class GroupedLokyBackend(LokyBackend):
-        def compute_batch_size(self) -> int:
-            return batch
-
-    register_parallel_backend("nnx-grouped", GroupedLokyBackend)
-    return "nnx-grouped"
-
-
-def _gpus_without_tensorflow() -> int:
-    """GPUs the NVIDIA driver lists (honouring CUDA_VISIBLE_DEVICES), without importing TF."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None and visible.strip() in ("", "-1"):
-        return 0
-    found = len(glob.glob("/proc/driver/nvidia/gpus/*"))
-    if visible is not None:
-        found = min(found, len([v for v in visible.split(",") if v.strip()]))
-    return found
-
-
 def _without_grid(spec: ExperimentSpec) -> dict[str, Any]:
     data = spec.to_dict()
     data.pop("grid", None)
@@ -303,18 +332,20 @@ def fit_search(state: SearchState) -> None:
     """Run the scikit-learn search (blocking); note the best candidate."""
     assert state.space is not None
     state.wait_for_workers()
-    folds = test_fold_of(state.cv, state.x, state.y)
+    folds = state.test_fold
     batch = state.batch_size()
     with contextlib.ExitStack() as stack:
-        if batch > 1:
+        if state.cluster is not None:
+            stack.enter_context(state.cluster.parallel(state.x, state.y, batch))
+        else:
             from joblib import parallel_config
 
-            stack.enter_context(parallel_config(backend=_grouped_backend(batch)))
+            stack.enter_context(parallel_config(backend=worker_backend(batch)))
         state.search.fit(state.x, state.y, **{f"{STEP}__{FOLD_PARAM}": folds})
     state.best_params = state.space.grid_params(state.search.best_params_)
     state.best_score = float(state.search.best_score_)
     if not math.isfinite(state.best_score):  # fits that trained but could not be scored
-        raise ValueError(f"all {len(state.records)} fits failed: no candidate has a score")
+        raise ValueError("all fits failed: no candidate has a score")
 
 
 def evaluate_best(state: SearchState) -> None:
@@ -343,13 +374,6 @@ def evaluate_best(state: SearchState) -> None:
     state.epochs_completed = int(getattr(getattr(ctx, "callback", None), "epochs_completed", 0))
 
 
-def _worker_died(exc: BaseException) -> bool:
-    from concurrent.futures.process import BrokenProcessPool
-
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return isinstance(exc, BrokenProcessPool) or "TerminatedWorkerError" in names
-
-
 def _all_failed(exc: BaseException) -> bool:
     return isinstance(exc, ValueError) and "fits failed" in str(exc)
 
@@ -357,16 +381,27 @@ def _all_failed(exc: BaseException) -> bool:
 def failure_message(exc: BaseException, state: SearchState) -> str:
     """One clear message for what ended the search."""
     done = len(state.records)
-    kept = f"{count(done, 'finished fit')} kept in the journal (fits.jsonl)"
-    if _worker_died(exc):
-        return (
-            "a worker process died (killed by the operating system, perhaps out of memory); "
-            f"{kept}; continue with --resume {state.run_dir}"
-        )
+    if state.cluster is not None:
+        kept = f"{count(done, 'finished fit')} kept in the journal (fits.jsonl)"
+        found = dask_failure(exc, state.cluster.address, f"{kept}; continue with --resume")
+        if found is not None:
+            return found
+    if worker_died(exc):
+        return death_message(exc, n_jobs=state.workers.n_jobs, kept=done, run_dir=state.run_dir)
     if _all_failed(exc):
-        reasons = sorted({str(r.get("reason") or "") for r in state.records.values()} - {""})
-        shown = "; ".join(reasons[:3]) or describe_error(exc)
-        return f"every candidate failed ({len(state.records)} fits): {shown}"
+        return _all_failed_message(exc, state)
     if isinstance(exc, FitFailed):
         return f"the best candidate failed when refitted on the whole training split: {exc}"
     return describe_error(exc)
+
+
+def _all_failed_message(exc: BaseException, state: SearchState) -> str:
+    """``every candidate failed (6 fits: 3 candidates x 2 folds): <reasons>``."""
+    failed = [r for r in state.records.values() if r.get("status") != "completed"]
+    match = re.search(r"All the (\d+) fits failed", str(exc))
+    n_fits = int(match.group(1)) if match else len(failed)
+    space = state.space
+    plan = f": {space.n_candidates} candidates x {state.grid.cv} folds" if space else ""
+    reasons = sorted({str(r.get("reason") or "") for r in failed} - {""})
+    shown = "; ".join(reasons[:3]) or describe_error(exc)
+    return f"every candidate failed ({n_fits} fits{plan}): {shown}"

@@ -8,6 +8,8 @@ allow-lists in :mod:`nnexplorer.core.vocab` (the types of :mod:`.names`); only
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -15,14 +17,16 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import ErrorItem, SpecError
+from nnexplorer.core.errors import ErrorItem, SpecError, cut, excerpt
 from nnexplorer.core.spec.layers import LayerSpec, OutputSpec, Section
 from nnexplorer.core.spec.names import (
     DataSource,
     FileFormatName,
+    GridBackendName,
     LossName,
     MetricNames,
     OptimizerName,
@@ -30,7 +34,10 @@ from nnexplorer.core.spec.names import (
     SearchKindName,
     TaskName,
 )
-from nnexplorer.core.spec.paths import candidate_data, canonical_key, pydantic_items
+from nnexplorer.core.spec.paths import MAX_LAYERS, candidate_data, canonical_key, pydantic_items
+
+MAX_GRID_VALUES = 10_000  # values one grid key may list
+_SYNTHETIC_FEATURES = {"moons": 2, "circles": 2}
 
 # --------------------------------------------------------------------------- sections
 
@@ -65,6 +72,21 @@ class DataSpec(Section):
     header: bool = True
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     labels: str | None = None
+    # caps on what a source may hold
+    max_file_mb: int = Field(default=1024, ge=1, le=10_000_000)
+    max_values: int = Field(default=100_000_000, ge=1, le=10**13)
+
+    @model_validator(mode="after")
+    def _synthetic_within_caps(self) -> DataSpec:
+        if self.kind == "synthetic":
+            features = _SYNTHETIC_FEATURES.get(self.name, self.n_features)
+            if self.n_samples * features > self.max_values:
+                raise ValueError(
+                    f"n_samples x n_features = {self.n_samples:,} x {features:,} = "
+                    f"{self.n_samples * features:,} values, more than "
+                    f"max_values = {self.max_values:,} (raise data.max_values to allow it)"
+                )
+        return self
 
     @field_validator("standardize_target")
     @classmethod
@@ -145,16 +167,40 @@ class EarlyStoppingSpec(Section):
 
 
 class FitSpec(Section):
-    """Epochs, batch size and early stopping."""
+    """Epochs, batch size, early stopping, and the per-layer diagnostics of a run."""
 
     epochs: int = Field(default=30, ge=1, le=100_000)
     batch_size: int = Field(default=32, ge=1, le=1_000_000)
     shuffle: bool = True
     early_stopping: EarlyStoppingSpec | None = None
+    diagnostics: bool = True
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})$"
+)
+
+
+def check_scheduler_address(value: str) -> str:
+    """A Dask scheduler address, ``tcp://`` added when no protocol is given."""
+    found = _SCHEDULER.match(value.strip())
+    scheme = (found.group("scheme") or "tcp") if found else ""
+    if found is None or scheme not in vocab.SCHEDULER_SCHEMES or not 0 < int(found["port"]) < 65536:
+        raise ValueError(
+            f"got {value!r}; expected a Dask scheduler address 'PROTOCOL://HOST:PORT' "
+            f"(e.g. 'tcp://10.0.0.5:8786'; protocol one of {', '.join(vocab.SCHEDULER_SCHEMES)})"
+        )
+    return f"{scheme}://{found['host']}:{int(found['port'])}"
 
 
 class GridSpec(Section):
-    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists."""
+    """A hyper-parameter search: keys are spec paths or scikeras names, values are lists.
+
+    ``backend`` says where the fits run: ``local`` (worker processes on this machine) or
+    ``dask`` (the workers of the Dask cluster whose scheduler is at ``scheduler``).
+    ``search = "sweep"`` trains every combination once, without cross-validation (``cv`` and
+    ``scoring`` do not apply).
+    """
 
     cv: int = Field(default=3, ge=2, le=100)
     scoring: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
@@ -163,6 +209,21 @@ class GridSpec(Section):
     n_iter: int = Field(default=10, ge=1, le=100_000)
     factor: int = Field(default=3, ge=2, le=100)
     params: dict[str, list[Any]] = Field(default_factory=dict)
+    backend: GridBackendName = "local"
+    scheduler: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduler_means_dask(cls, data: Any) -> Any:
+        """A scheduler address without a backend picks the Dask backend."""
+        if isinstance(data, dict) and data.get("scheduler") and "backend" not in data:
+            return {**data, "backend": "dask"}
+        return data
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_scheduler_address(value)
 
     @field_validator("n_jobs")
     @classmethod
@@ -176,8 +237,18 @@ class GridSpec(Section):
     def _non_empty_lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in value.items():
             if not values:
-                raise ValueError(f"{key!r} has an empty list; give at least one value")
+                raise ValueError(f"{excerpt(key)} has an empty list; give at least one value")
+            if len(values) > MAX_GRID_VALUES:
+                raise ValueError(
+                    f"{excerpt(key)} lists {len(values):,} values; a grid key takes at most "
+                    f'{MAX_GRID_VALUES:,} (sample them with search = "random")'
+                )
         return value
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether every combination is trained once (a sweep) rather than cross-validated."""
+        return self.search == "sweep"
 
     def n_candidates(self) -> int:
         """How many parameter combinations a full grid has."""
@@ -192,7 +263,7 @@ class ExperimentSpec(Section):
 
     experiment: ExperimentInfo = Field(default_factory=ExperimentInfo)
     data: DataSpec = Field(default_factory=DataSpec)
-    layers: list[LayerSpec] = Field(default_factory=list, max_length=200)
+    layers: list[LayerSpec] = Field(default_factory=list, max_length=MAX_LAYERS)
     output: OutputSpec = Field(default_factory=OutputSpec)
     compile: CompileSpec = Field(default_factory=CompileSpec)
     fit: FitSpec = Field(default_factory=FitSpec)
@@ -254,10 +325,18 @@ def _grid_items(data: dict[str, Any], known: list[ErrorItem]) -> list[ErrorItem]
     seen = {(i.path, i.message) for i in known}
     items = _duplicate_keys(params)
     for key, values in params.items():
-        if not isinstance(values, list):
+        if not isinstance(values, list) or len(values) > MAX_GRID_VALUES:
             continue  # the grid section's own problem, in ``known``
+        checked: set[str] = set()
         for index, value in enumerate(values):
-            where = f"grid.params.{key}[{index}]"
+            try:
+                same = json.dumps(value, sort_keys=True, default=str)
+            except ValueError:  # an integer too long to print: check it on its own
+                same = f"#{index}"
+            if same in checked:
+                continue  # a repeated value has the problems of its first occurrence
+            checked.add(same)
+            where = f"grid.params.{cut(key, 40)}[{index}]"
             try:
                 ExperimentSpec.model_validate(candidate_data(base, {key: value}))
             except ValueError as exc:  # ValidationError, or a path that does not exist
@@ -274,7 +353,7 @@ def _duplicate_keys(params: dict[str, Any]) -> list[ErrorItem]:
     for key in params:
         path = canonical_key(key)
         if path in first:
-            message = f"sets {path}, as {first[path]!r} does; keep one of the two"
+            message = f"sets {path}, as {excerpt(first[path])} does; keep one of the two"
             items.append(ErrorItem(message, f"grid.params.{key}"))
         else:
             first[path] = key

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from nnexplorer.core import vocab
+from nnexplorer.core.errors import excerpt
 
 
 def check_allowed(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -52,6 +53,7 @@ TaskName = Annotated[str, allowed(vocab.TASKS, "task")]
 ScalingName = Annotated[str, allowed(vocab.SCALINGS, "scaling")]
 FileFormatName = Annotated[str, allowed(vocab.FILE_FORMATS, "file format")]
 SearchKindName = Annotated[str, allowed(vocab.SEARCH_KINDS, "search")]
+GridBackendName = Annotated[str, allowed(vocab.GRID_BACKENDS, "backend")]
 
 _DATASETS = {
     "sklearn": vocab.SKLEARN_DATASETS,
@@ -64,7 +66,7 @@ def _known_source(value: str) -> str:
     kind, sep, name = value.partition(":")
     if not sep or not name:
         raise ValueError(
-            f"got {value!r}; expected '<kind>:<name>' with kind one of "
+            f"got {excerpt(value)}; expected '<kind>:<name>' with kind one of "
             f"{', '.join(vocab.SOURCE_KINDS)} (e.g. 'sklearn:digits', 'file:data.csv')"
         )
     check_allowed(kind, vocab.SOURCE_KINDS, "source kind")

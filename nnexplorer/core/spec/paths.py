@@ -1,4 +1,5 @@
-"""Dotted key paths into a preset: error locations, ``--set`` overrides and grid parameters.
+"""Dotted key paths into a preset: ``--set`` overrides and grid parameters (and, re-exported
+from :mod:`.messages`, error locations and messages).
 
 Paths look like ``fit.epochs``, ``layers.0.units`` (or ``layers[0].units``), and two
 shorthands that reach every layer of a kind: ``hidden.<key>`` (every Dense layer) and
@@ -11,14 +12,16 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-import types
-import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from nnexplorer.core import vocab
-from nnexplorer.core.errors import ErrorItem
+from nnexplorer.core.errors import ErrorItem, SpecError, excerpt
+from nnexplorer.core.spec.messages import format_loc as format_loc
+from nnexplorer.core.spec.messages import pydantic_items as pydantic_items
+from nnexplorer.core.spec.messages import toml_kind as toml_kind
+from nnexplorer.core.spec.messages import wrong_type as wrong_type
+
+MAX_LAYERS = 200  # layers an experiment may have (``hidden.count`` is checked before expanding)
 
 # scikeras routing names and short names accepted as grid keys, with the spec path they set.
 GRID_ALIASES: dict[str, str] = {
@@ -50,8 +53,6 @@ GRID_ALIASES: dict[str, str] = {
 for _alias, _target in list(GRID_ALIASES.items()):
     if not _alias.startswith("model__") and _target.startswith(("hidden.", "dropout.")):
         GRID_ALIASES[f"model__{_alias}"] = _target
-
-_LAYER_TAGS = ("dense", "dropout")
 
 # Spec paths that scikeras itself takes as estimator parameters, by their scikeras names
 # (the optimizer's options follow as ``optimizer__<option>``).
@@ -86,180 +87,32 @@ def scikeras_param(path: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- error locations
-
-
-def format_loc(loc: tuple[Any, ...]) -> str:
-    """A pydantic location as a key path, e.g. ``layers[2].kernel_regularizer.l2``."""
-    out = ""
-    previous: Any = None
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(previous, int) and part in _LAYER_TAGS:
-            pass  # the discriminator tag pydantic inserts after a layer index
-        elif part in ("function-after", "function-before", "function-plain"):
-            pass
-        else:
-            out += f".{part}" if out else str(part)
-        previous = part
-    return out
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models an annotation can hold (through Optional, list, Annotated, unions)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _models_in(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType, list, dict):
-        found: list[type[BaseModel]] = []
-        for arg in typing.get_args(annotation):
-            found.extend(_models_in(arg))
-        return found
-    return []
-
-
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that holds the last element of ``loc``."""
-    candidates: list[type[BaseModel]] = [root]
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        tagged = [
-            c for c in candidates if getattr(c.model_fields.get("type"), "default", None) == part
-        ]
-        if tagged:
-            candidates = tagged
-            continue
-        owner = next((c for c in candidates if part in c.model_fields), None)
-        if owner is None:
-            return candidates[0] if len(candidates) == 1 else None
-        candidates = _models_in(owner.model_fields[part].annotation)
-        if not candidates:
-            return None
-    return None
-
-
-def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    model = _model_at(root, loc)
-    return list(model.model_fields) if model else []
-
-
-# The TOML type a pydantic type error asks for.
-_EXPECTED = {
-    "int_type": "an integer",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "list_type": "a list",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-# The location tags pydantic adds for the members of a union such as ``str | int``.
-_UNION_MEMBERS = {
-    "str": "string_type",
-    "int": "int_type",
-    "float": "float_type",
-    "bool": "bool_type",
-}
-
-
-def toml_kind(value: Any) -> str:
-    """What a value read from TOML is: ``a string``, ``an integer``, ``a table``, ..."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return "a date or time" if hasattr(value, "isoformat") else f"a {type(value).__name__}"
-
-
-def wrong_type(got: Any, expected: str) -> str:
-    """``got '64' (a string); must be an integer``: a value of the wrong TOML type."""
-    if isinstance(got, dict | list | tuple):
-        return f"must be {expected}, got {toml_kind(got)}"
-    shown = ("true" if got else "false") if isinstance(got, bool) else repr(got)
-    return f"got {shown} ({toml_kind(got)}); must be {expected}"
-
-
-def _merge_unions(errors: list[Any]) -> list[Any]:
-    """One type error for a value that fits no member of a union (``str | int``)."""
-    merged: list[Any] = []
-    for error in errors:
-        loc = tuple(error["loc"])
-        member = _UNION_MEMBERS.get(str(loc[-1])) if loc else None
-        if member is None or error["type"] != member:
-            merged.append(error)
-            continue
-        previous = merged[-1] if merged else None
-        if previous is not None and previous.get("union_loc") == loc[:-1]:
-            previous["expected"].append(_EXPECTED[member])
-            continue
-        merged.append(
-            {**error, "loc": loc[:-1], "union_loc": loc[:-1], "expected": [_EXPECTED[member]]}
-        )
-    return merged
-
-
-def _message(error: Any, root: type[BaseModel]) -> str:
-    kind = error["type"]
-    got = error.get("input")
-    loc = tuple(error["loc"])
-    msg = str(error["msg"])
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(root, loc)
-        hint = vocab.suggest(str(loc[-1]), allowed)
-        listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{loc[-1]}'{hint}{listing}"
-    if kind == "missing":
-        return "missing required key"
-    if kind == "union_tag_invalid":
-        return vocab.not_allowed("layer type", error["ctx"]["tag"], _LAYER_TAGS)
-    if kind == "union_tag_not_found":
-        return f"missing key 'type' (allowed: {', '.join(_LAYER_TAGS)})"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"got {got!r}; allowed: {expected}"
-    if "expected" in error:  # a merged union
-        return wrong_type(got, " or ".join(error["expected"]))
-    if kind in _EXPECTED:
-        return wrong_type(got, _EXPECTED[kind])
-    text = msg[0].lower() + msg[1:] if msg else kind
-    text = text.replace("input should be", "must be")
-    if isinstance(got, dict | list) and kind.endswith("_type"):
-        return f"{text}, got a {type(got).__name__ if not isinstance(got, dict) else 'table'}"
-    return f"got {got!r}; {text}"
-
-
-def pydantic_items(exc: ValidationError, root: type[BaseModel]) -> list[ErrorItem]:
-    """One :class:`ErrorItem` per pydantic error, with key path and a readable message."""
-    items = []
-    for error in _merge_unions(list(exc.errors(include_url=False))):
-        items.append(ErrorItem(_message(error, root), format_loc(tuple(error["loc"]))))
-    return items
-
-
 # --------------------------------------------------------------------------- setting values
 
 
 def parse_value(text: str) -> Any:
-    """A value as TOML reads it (``5``, ``1e-3``, ``true``, ``[1, 2]``), else the plain string."""
+    """A value as TOML reads it (``5``, ``1e-3``, ``true``, ``[1, 2]``), else the plain string.
+
+    An integer too long to read (Python reads at most 4300 digits) is a ValueError.
+    """
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except ValueError:
+        raise ValueError(huge_integer_message(text)) from None
+
+
+def huge_integer_message(text: str) -> str:
+    """Why TOML text with an over-long integer cannot be read, with the line and key if found."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.search(r"[0-9_]{4300,}", line)
+        if match:
+            digits = len(match.group().replace("_", ""))
+            key = line[: match.start()].split("=")[0].strip(" \t[{,")
+            where = f"line {number}" + (f" ({excerpt(key, 40)})" if key else "")
+            return f"{where}: an integer of {digits} digits; numbers are at most 4300 digits long"
+    return "an integer too long to read; numbers are at most 4300 digits long"
 
 
 def _blocks(
@@ -280,7 +133,9 @@ def _blocks(
 
 def _set_hidden_count(data: dict[str, Any], count: Any) -> None:
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ValueError(f"hidden.count must be a whole number >= 0, got {count!r}")
+        raise ValueError(f"hidden.count must be a whole number >= 0, got {excerpt(count)}")
+    if count > MAX_LAYERS:
+        raise ValueError(f"hidden.count: got {excerpt(count)}; at most {MAX_LAYERS} layers")
     prefix, blocks = _blocks(data.setdefault("layers", []))
     template = blocks[-1] if blocks else [{"type": "dense"}]
     while len(blocks) < count:
@@ -293,7 +148,7 @@ def _set_in(target: Any, parts: list[str], value: Any, shown: str) -> None:
         last = index == len(parts) - 1
         if isinstance(target, list):
             if not part.isdigit() or int(part) >= len(target):
-                raise ValueError(f"{shown}: no item {part!r} (there are {len(target)})")
+                raise ValueError(f"{shown}: no item {excerpt(part)} (there are {len(target)})")
             if last:
                 target[int(part)] = value
             else:
@@ -315,7 +170,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     path = canonical_key(key)
     parts = path.split(".")
     if not path or any(not p for p in parts):
-        raise ValueError(f"{key!r} is not a key path (e.g. fit.epochs or layers.0.units)")
+        raise ValueError(f"{excerpt(key)} is not a key path (e.g. fit.epochs or layers.0.units)")
     if parts[0] == "hidden" and len(parts) > 1:
         if parts[1:] == ["count"]:
             _set_hidden_count(data, value)
@@ -356,12 +211,107 @@ def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, An
     return data
 
 
+class OverrideError(ValueError):
+    """A ``--set KEY=VALUE`` that cannot be applied; ``item`` is the KEY=VALUE given."""
+
+    def __init__(self, item: str, reason: str):
+        super().__init__(f"--set {excerpt(item)}: {reason}")
+        self.item = item
+        self.reason = reason
+
+
+SWEEP_OPTION = "--sweep"
+
+
+def parse_sweep(item: str) -> tuple[str, list[Any]]:
+    """``KEY=VALUES`` of ``--sweep`` as (key, values); raises SpecError naming the key path.
+
+    VALUES is a TOML list (``[1e-3, 1e-2]``, ``["relu", "tanh"]``) of at least one value.
+    """
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        message = f"expected KEY=VALUES with VALUES a TOML list, got {item!r}"
+        example = "e.g. --sweep 'compile.learning_rate=[1e-3, 1e-2]'"
+        raise SpecError.from_items([ErrorItem(f"{message} ({example})", SWEEP_OPTION)])
+    where = f"{SWEEP_OPTION} {key}"
+    values = parse_value(text.strip())
+    if not isinstance(values, list):
+        shown = text.strip() or "nothing"
+        message = f'VALUES must be a TOML list such as [1, 2] or ["relu", "tanh"], got {shown}'
+        raise SpecError.from_items([ErrorItem(message, where)])
+    if not values:
+        raise SpecError.from_items([ErrorItem("give at least one value", where)])
+    return key, values
+
+
+def apply_sweeps(data: dict[str, Any], sweeps: list[str]) -> dict[str, Any]:
+    """A copy of ``data`` whose ``[grid]`` sweeps the ``--sweep KEY=VALUES`` items instead.
+
+    The grid's other settings (``n_jobs``) stay; its ``params`` become the swept keys, and
+    ``search`` becomes ``sweep``. Raises SpecError (key path ``--sweep KEY``) on bad syntax.
+    """
+    params: dict[str, list[Any]] = {}
+    for item in sweeps:
+        key, values = parse_sweep(item)
+        if key in params:
+            where = f"{SWEEP_OPTION} {key}"
+            raise SpecError.from_items([ErrorItem("given twice; give each key once", where)])
+        params[key] = values
+    out = copy.deepcopy(data)
+    grid = out.get("grid")
+    grid = dict(grid) if isinstance(grid, dict) else {}
+    grid.update(search="sweep", params=params)
+    out["grid"] = grid
+    return out
+
+
+def sweep_paths(items: list[ErrorItem], keys: list[str]) -> list[ErrorItem]:
+    """Problems of swept keys named as the command line wrote them (``--sweep KEY[i] -> ...``)."""
+    out = []
+    for item in items:
+        path = item.path
+        for key in sorted(keys, key=len, reverse=True):
+            where = f"grid.params.{key}"
+            if path == where or path.startswith((where + "[", where + " ")):
+                path = f"{SWEEP_OPTION} {key}{path[len(where) :]}"
+                break
+        out.append(ErrorItem(item.message, path, item.file))
+    return out
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """A copy of ``data`` with ``KEY=VALUE`` overrides applied; raises ValueError on bad syntax."""
+    """A copy of ``data`` with ``KEY=VALUE`` overrides applied; OverrideError on a bad one."""
     out = copy.deepcopy(data)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE (e.g. fit.epochs=5)")
-        set_path(out, key.strip(), parse_value(text.strip()))
+            raise OverrideError(item, "expected KEY=VALUE (e.g. fit.epochs=5)")
+        try:
+            set_path(out, key.strip(), parse_value(text.strip()))
+        except ValueError as exc:
+            raise OverrideError(item, str(exc)) from None
     return out
+
+
+def _dotted(path: str) -> str:
+    """An error's key path as a dotted path (``layers[0].units`` -> ``layers.0.units``)."""
+    head = path.split(" -> ")[0]
+    return re.sub(r"\[(\d+)\]", r".\1", head)
+
+
+def override_for(path: str, overrides: list[str]) -> str | None:
+    """The ``KEY=VALUE`` among ``overrides`` that set the key an error's ``path`` names."""
+    where = _dotted(path)
+    found = None
+    for item in overrides:
+        key = canonical_key(item.partition("=")[0])
+        if key.startswith(("hidden.", "dropout.")):
+            rest = "" if key == "hidden.count" else re.escape(key[key.index(".") :])
+            pattern = r"layers\.\d+" + rest
+            hit = re.match(pattern + r"(\.|$)", where) is not None or where == "layers"
+        else:
+            hit = where == key or where.startswith(key + ".") or key.startswith(where + ".")
+        if hit:
+            found = item  # the last one wins, as it does when they are applied
+    return found

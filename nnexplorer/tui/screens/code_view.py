@@ -37,7 +37,7 @@ class CodeScreen(ModalScreen[None]):
                 ),
                 id="code-text",
             )
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ^p Menu is one of the keys
 
     def on_mount(self) -> None:
         self.query_one("#code-scroll").focus()
@@ -49,9 +49,14 @@ class CodeScreen(ModalScreen[None]):
         def write(path: str | None) -> None:
             if not path:
                 return
+            from nnexplorer.core.files import write_atomic
+
+            target = Path(path).expanduser()
+            if target.is_dir():
+                self.notify(f"{target} is a folder; give a file name", severity="error")
+                return
             try:
-                target = Path(path).expanduser()
-                target.write_text(self.script, encoding="utf-8")
+                write_atomic(target, self.script)  # a failed write never leaves half a script
             except OSError as exc:
                 self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
                 return

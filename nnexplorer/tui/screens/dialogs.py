@@ -1,4 +1,5 @@
-"""Small modal dialogs: confirm, choose a file path (save as / open), and show errors."""
+"""Small modal dialogs: confirm, quit during a run, choose a file path (save as / open), and
+show errors."""
 
 from __future__ import annotations
 
@@ -41,6 +42,47 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class QuitDialog(ModalScreen[str]):
+    """Quitting while a run is active: ``s`` stops it, ``l`` leaves it running, escape cancels.
+
+    Dismisses with ``stop``, ``leave`` or ``cancel``.
+    """
+
+    BINDINGS = [
+        Binding("s", "answer('stop')", "Stop it"),
+        Binding("l", "answer('leave')", "Leave running"),
+        Binding("escape", "answer('cancel')", "Cancel"),
+    ]
+
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__(classes="dialog")
+        self._name, self._state = name, state
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label("Quit while a run is active?", classes="dialog-title")
+            yield Static(
+                f"{self._name}: {self._state}\n\nStop it after the current batch, or leave it "
+                "running on its own (`nnexplorer attach` follows it again, `nnexplorer runs` "
+                "lists it).",
+                classes="dialog-text",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Stop (s)", id="stop", variant="error")
+                yield Button("Leave running (l)", id="leave", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+    def action_answer(self, choice: str) -> None:
+        self.dismiss(choice)
 
 
 class PathDialog(ModalScreen[str | None]):

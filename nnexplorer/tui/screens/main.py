@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Horizontal, ScrollableContainer, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
@@ -35,6 +36,12 @@ from nnexplorer.tui.widgets.metric_chart import MetricChart
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.status_bar import StatusBar
 from nnexplorer.tui.widgets.training_form import TrainingForm
+from nnexplorer.tui.widgets.views import (
+    INSIDE_VIEWS,
+    BoundaryView,
+    EvaluationView,
+    InsideView,
+)
 
 MIN_SIZE = (80, 24)
 WIDE = 120  # from this width both sides show
@@ -48,7 +55,8 @@ EDITOR_WIDGETS: dict[str, tuple[type[EditorWidget], str]] = {
     "grid": (GridEditor, "grid-editor"),
 }
 EDITOR_PANES = ("data", "layers", "training", "grid")
-VIEW_PANES = ("charts", "results", "heatmap", "log")
+VIEW_PANES = ("charts", "results", "heatmap", "log", *INSIDE_VIEWS)
+VIEW_TABS = ("results", "heatmap", *INSIDE_VIEWS, "log")  # the tabs below the charts, in order
 PANE_TITLES = {
     "data": "Data",
     "layers": "Layers",
@@ -58,6 +66,9 @@ PANE_TITLES = {
     "results": "Results",
     "heatmap": "Heatmap",
     "log": "Log",
+    "inside": "Inside",
+    "evaluation": "Evaluation",
+    "boundary": "Boundary",
 }
 
 
@@ -93,6 +104,7 @@ def _holds_controls(widget: Widget) -> bool:
 class MainScreen(Screen[None]):
     """Composes the panes and knows where each one is; the app drives the content."""
 
+    BINDINGS = [Binding("f4", "next_view", "Views", show=False)]
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_SIZE[0], "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny-h"), (MIN_SIZE[1], "-short"), (36, "-tall")]
     AUTO_FOCUS = "LayerTable"  # the layer list: visible, and what the first keys act on
@@ -115,6 +127,12 @@ class MainScreen(Screen[None]):
                         yield self._results
                     with TabPane("Heatmap", id="heatmap"):
                         yield self._heatmap
+                    with TabPane("Inside", id="inside"):
+                        yield self._inside
+                    with TabPane("Evaluation", id="evaluation"):
+                        yield self._evaluation
+                    with TabPane("Boundary", id="boundary"):
+                        yield self._boundary
                     with TabPane("Log", id="log"):
                         yield self._log_panel
         yield Static("", id="too-small")
@@ -141,6 +159,9 @@ class MainScreen(Screen[None]):
         self._metric_chart = MetricChart("metric", id="metric-chart")
         self._results = ResultsTable(id="results-table")
         self._heatmap = Heatmap(id="heatmap-view")
+        self._inside = InsideView(id="inside-view")
+        self._evaluation = EvaluationView(id="evaluation-view")
+        self._boundary = BoundaryView(id="boundary-view")
         self._log_panel = LogPanel(id="log-panel")
         self._status_bar = StatusBar(id="status-bar")
         self._side = "editors"
@@ -180,6 +201,21 @@ class MainScreen(Screen[None]):
         return self._heatmap
 
     @property
+    def inside(self) -> InsideView:
+        """Per-layer gradient norms, weight histograms and unit fractions."""
+        return self._inside
+
+    @property
+    def evaluation(self) -> EvaluationView:
+        """The confusion matrix, per-class scores and misclassified test rows."""
+        return self._evaluation
+
+    @property
+    def boundary(self) -> BoundaryView:
+        """The decision regions of a 2-feature classifier."""
+        return self._boundary
+
+    @property
     def log_panel(self) -> LogPanel:
         """The log pane (``log`` is Textual's own logger on every node)."""
         return self._log_panel
@@ -214,6 +250,9 @@ class MainScreen(Screen[None]):
         pane = event.pane.id
         if event.tabbed_content.id == "editors" and pane in EDITOR_PANES:
             self.ensure_editor(pane)
+        if event.tabbed_content.id == "view-tabs":
+            # the inside views take the whole column: the loss charts make way for them
+            self.set_class(pane in INSIDE_VIEWS, "-full-view")
 
     def ensure_editor(self, pane: str) -> None:
         """Build the editor of ``pane`` if it has not been shown yet."""
@@ -301,9 +340,14 @@ class MainScreen(Screen[None]):
             self.ensure_editor(pane)
             target: Widget = self.query_one(f"#{pane}", TabPane)
         elif pane == "charts":
+            if self.has_class("-full-view"):  # an inside view hid the charts: back to Results
+                self.query_one("#view-tabs", TabbedContent).active = "results"
+                self.remove_class("-full-view")
             target = self.query_one("#loss-chart")
         else:
             self.query_one("#view-tabs", TabbedContent).active = pane
+            # now, not when the tab's message comes: the focus below must find the pane shown
+            self.set_class(pane in INSIDE_VIEWS, "-full-view")
             target = self.query_one(f"#{pane}", TabPane)
         self._focus_in(target)
 
@@ -319,6 +363,14 @@ class MainScreen(Screen[None]):
         wanted, self._field_wanted = self._field_wanted, None
         if wanted is not None and wanted[0] == pane:
             self._editors[pane].focus_field(wanted[1])
+
+    def action_next_view(self) -> None:
+        """Show the next tab of the views (F4): Results, Heatmap, Inside, ..., Log."""
+        tabs = self.query_one("#view-tabs", TabbedContent)
+        shown = self.side == "views" or self.wide  # wide: both sides show
+        current = str(tabs.active) if shown else ""
+        position = VIEW_TABS.index(current) + 1 if current in VIEW_TABS else 0
+        self.show_pane(VIEW_TABS[position % len(VIEW_TABS)])
 
     def _focus_in(self, target: Widget) -> None:
         """Focus ``target`` or its first shown control (not a scrolling container of controls)."""

@@ -14,6 +14,7 @@ from nnexplorer.core import vocab
 from nnexplorer.core.shapes import dataset_shape
 from nnexplorer.core.spec import DataSpec
 from nnexplorer.tui.messages import FieldEdited
+from nnexplorer.tui.widgets.data_samples import DataSamples
 from nnexplorer.tui.widgets.form_base import FieldForm, choices_of
 from nnexplorer.tui.widgets.form_fields import FormField
 
@@ -72,6 +73,7 @@ class DataForm(FieldForm):
             yield FormField("data.header", "Header row", "bool")
             yield FormField("data.delimiter", "Delimiter", "text")
             yield FormField("data.labels", "Labels file", "text", optional=True)
+        yield DataSamples(id="data-samples")
 
     def on_mount(self) -> None:
         self._show_values()
@@ -132,6 +134,7 @@ class DataForm(FieldForm):
         else:
             text = f"Shape: {shape[0]} features, {shape[1]} classes"
         self.query_one(".data-shape", Label).update(text)
+        self.query_one(DataSamples).show_data(self._data or {"source": source})
 
     # ------------------------------------------------------------------ edits
 

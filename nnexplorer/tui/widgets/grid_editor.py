@@ -1,4 +1,8 @@
-"""The Grid pane: hyper-parameters with their lists of values, folds, scoring and parallelism."""
+"""The Grid pane: hyper-parameters with their lists of values, folds, scoring and parallelism
+(local processes, or the workers of a Dask cluster).
+
+Search ``sweep`` trains each combination once (no folds, no scoring: F6 starts a sweep).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ COMMON_KEYS = (
     "hidden.kernel_regularizer.l2",
     "hidden.kernel_constraint.max_norm",
 )
-SETTINGS = ("cv", "scoring", "n_jobs", "search", "n_iter", "factor")
+SETTINGS = ("cv", "scoring", "n_jobs", "search", "n_iter", "factor", "backend", "scheduler")
 DEFAULTS = GridSpec().model_dump()
 
 
@@ -158,6 +162,16 @@ class GridEditor(FieldForm):
         yield FormField("grid.search", "Search", "choice", choices=choices_of(vocab.SEARCH_KINDS))
         yield FormField("grid.n_iter", "Candidates", "int")
         yield FormField("grid.factor", "Halving factor", "int")
+        yield FormField(
+            "grid.backend", "Run fits on", "choice", choices=choices_of(vocab.GRID_BACKENDS)
+        )
+        yield FormField(
+            "grid.scheduler",
+            "Scheduler",
+            "text",
+            optional=True,
+            placeholder="tcp://host:8786 (default: $NNEXPLORER_SCHEDULER)",
+        )
 
     def on_mount(self) -> None:
         self._show()
@@ -273,6 +287,11 @@ class GridEditor(FieldForm):
         search = self.field("grid.search").value
         self.field("grid.n_iter").display = search == "random"
         self.field("grid.factor").display = search == "halving"
+        dask = self.field("grid.backend").value == "dask"
+        self.field("grid.scheduler").display = dask
+        self.field("grid.n_jobs").display = not dask  # the cluster's workers decide
+        self.field("grid.cv").display = search != "sweep"
+        self.field("grid.scoring").display = search != "sweep"
 
     def _update_summary(self) -> None:
         grid = self.grid() or {}
@@ -289,6 +308,8 @@ class GridEditor(FieldForm):
         text = f"{candidates:,} candidates x {cv or '?'} folds = {shown} fits"
         if search == "halving":
             text = f"halving: at most {text}"
+        if search == "sweep":
+            text = f"sweep: {candidates:,} variants, each trained once (F6)"
         if not grid.get("params"):
             text = "No parameters yet: ctrl+n adds one" if self._base is None else text
         self.query_one(".grid-fits", Label).update(text)

@@ -1,4 +1,9 @@
-"""Live line charts of a run: loss and val_loss, or the metric and its validation twin."""
+"""Live line charts of a run: loss and val_loss, or the metric and its validation twin.
+
+A sweep draws every variant's validation curve, each in its own colour and marker (so that the
+lines stay apart without colour, NO_COLOR); :meth:`MetricChart.show_series` overlays any lines
+(the comparison screen's runs) the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from nnexplorer.core.formatting import finite
+from nnexplorer.core.formatting import epoch_ticks, finite
 from nnexplorer.core.progress import REFIT, CandidateProgress, RunProgress
 from nnexplorer.tui.widgets.chart_axes import y_ticks
 
@@ -23,6 +28,10 @@ VAL_MARKER = "dot"  # a dotted line: the two read apart without colour (NO_COLOR
 SWATCHES = {TRAIN_MARKER: "━━", VAL_MARKER: "••"}
 CANDIDATE_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "cyan+", "green+")
 MAX_CANDIDATE_LINES = 8
+# one character per overlaid line (a variant, a compared run): a line drawn with it reads
+# without colour; the legend shows the same character
+OVERLAY_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@", "=", "~", "^", "&")
+MAX_OVERLAY_LINES = len(OVERLAY_MARKERS)
 # plotext colours are ANSI colours: the same ones name the legend's swatches
 ANSI_NAMES = {
     "red": "ansi_red",
@@ -61,6 +70,29 @@ def _series(
     return Series(label, [p[0] for p in points], [p[1] for p in points], color, faint, marker)
 
 
+def has_penalty(history: list[dict[str, float]]) -> bool:
+    """Whether the epochs report a regularisation ``penalty`` (the model has regularisers)."""
+    return any(finite(row.get("penalty")) is not None for row in history)
+
+
+def data_loss_rows(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The epochs with ``loss`` and ``val_loss`` less the penalty: the data loss.
+
+    Keras adds the regularisation penalty to both losses, so comparing them across models
+    with different regularisers compares the penalties too; the data loss does not.
+    """
+    rows = []
+    for row in history:
+        penalty = finite(row.get("penalty"))
+        out = dict(row)
+        for name in ("loss", "val_loss"):
+            value = finite(row.get(name))
+            if value is not None and penalty is not None:
+                out[name] = value - penalty
+        rows.append(out)
+    return rows
+
+
 def _names(kind: ChartKind, run: RunProgress) -> tuple[str, str] | None:
     if kind == "loss":
         return "loss", "val_loss"
@@ -73,25 +105,40 @@ def run_series(
     run: RunProgress | None,
     previous: RunProgress | None,
     candidate: int | None = None,
+    data_loss: bool = False,
 ) -> list[Series]:
-    """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds."""
+    """The lines to draw for ``run`` (and ``previous``, faint), or one grid candidate's folds.
+
+    With ``data_loss`` the loss lines of a train run leave out the regularisation penalty.
+    """
     if run is None:
         return []
     names = _names(kind, run)
     if names is None:
         return []
     train, val = names
+    if run.mode == "sweep" and run.candidates:
+        if candidate is not None and candidate in run.candidates:
+            history = run.candidates[candidate].history
+            lines = [_series(history, train, "train", TRAIN_COLOR)]
+            lines.append(_series(history, val, "val", VAL_COLOR))
+            return [s for s in lines if s is not None]
+        return _variants(run, train, val)
     if run.mode == "grid" and run.candidates:
         if candidate is not None and candidate in run.candidates:
             return _candidate_folds(run.candidates[candidate], train, val)
         return _candidates(run, train, val)
+
+    def rows(history: list[dict[str, float]]) -> list[dict[str, float]]:
+        return data_loss_rows(history) if data_loss and kind == "loss" else history
+
     out = []
     if previous is not None and previous.mode == "train" and _names(kind, previous) == names:
         # drawn first, so that the current run's lines lie on top
-        out.append(_series(previous.history, train, "prev", FAINT_COLOR, True))
-        out.append(_series(previous.history, val, "", FAINT_COLOR, True))
-    out.append(_series(run.history, train, "train", TRAIN_COLOR))
-    out.append(_series(run.history, val, "val", VAL_COLOR))
+        out.append(_series(rows(previous.history), train, "prev", FAINT_COLOR, True))
+        out.append(_series(rows(previous.history), val, "", FAINT_COLOR, True))
+    out.append(_series(rows(run.history), train, "train", TRAIN_COLOR))
+    out.append(_series(rows(run.history), val, "val", VAL_COLOR))
     return [s for s in out if s is not None]
 
 
@@ -122,6 +169,46 @@ def _candidates(run: RunProgress, train: str, val: str) -> list[Series]:
     return sorted(out, key=lambda s: not s.faint)
 
 
+def overlay_series(lines: list[tuple[str, list[int], list[float]]]) -> list[Series]:
+    """Lines (label, epochs, values) in overlay colours and markers, one of each per line."""
+    return [
+        Series(
+            label,
+            xs,
+            ys,
+            CANDIDATE_COLORS[pos % len(CANDIDATE_COLORS)],
+            marker=OVERLAY_MARKERS[pos % len(OVERLAY_MARKERS)],
+        )
+        for pos, (label, xs, ys) in enumerate(lines[:MAX_OVERLAY_LINES])
+    ]
+
+
+def _variants(run: RunProgress, train: str, val: str) -> list[Series]:
+    """Every variant's curve (validation when there is one), labelled ``#n``, best marked.
+
+    Beyond :data:`MAX_OVERLAY_LINES` variants, the latest ones while the sweep runs and the
+    best ones once it ended.
+    """
+    ranked = run.ranked()
+    shown = sorted(run.candidates)
+    if len(shown) > MAX_OVERLAY_LINES:
+        if run.running:
+            shown = shown[-MAX_OVERLAY_LINES:]
+        else:
+            shown = sorted(c.index for c in ranked[:MAX_OVERLAY_LINES])
+    best = ranked[0].index if ranked and not run.running else None
+    lines = []
+    for index in shown:
+        history = run.candidates[index].history
+        name = val if any(val in row for row in history) else train
+        points = [
+            (i, v) for i, row in enumerate(history, 1) if (v := finite(row.get(name))) is not None
+        ]
+        label = f"#{index + 1}" + (" best" if index == best else "")
+        lines.append((label, [p[0] for p in points], [p[1] for p in points]))
+    return [s for s in overlay_series(lines) if s.xs]
+
+
 def _candidate_folds(cand: CandidateProgress, train: str, val: str) -> list[Series]:
     out = []
     for fold, history in sorted(cand.histories.items()):
@@ -137,21 +224,10 @@ def legend_markup(title: str, series: list[Series]) -> str:
     parts = [f"[b]{title}[/b]"]
     for line in sorted(series, key=lambda s: s.faint):
         if line.label:
-            swatch = SWATCHES.get(line.marker, "━━")
+            swatch = SWATCHES.get(line.marker, line.marker * 2)
             swatch = "┄┄" if line.faint and line.marker == TRAIN_MARKER else swatch
             parts.append(f"[{ANSI_NAMES.get(line.color, line.color)}]{swatch}[/] {line.label}")
     return "  ".join(parts)
-
-
-def epoch_ticks(last: int) -> list[int]:
-    """Whole-number epoch ticks from 1 to ``last``, at most about seven of them."""
-    step = max(1, -(-last // 6))
-    ticks = list(range(1, last + 1, step))
-    if ticks[-1] != last:
-        if last - ticks[-1] < step / 2:
-            ticks.pop()
-        ticks.append(last)
-    return ticks
 
 
 class MetricChart(PlotextPlot):
@@ -165,8 +241,12 @@ class MetricChart(PlotextPlot):
     """
 
     can_focus = True
-    BINDINGS = [Binding("l", "toggle_log", "Log scale", show=False)]
+    BINDINGS = [
+        Binding("l", "toggle_log", "Log scale", show=False),
+        Binding("d", "toggle_data_loss", "Data loss", show=False),
+    ]
     log_scale: reactive[bool] = reactive(False)
+    data_loss: reactive[bool] = reactive(False)
 
     def __init__(self, kind: ChartKind, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -174,6 +254,9 @@ class MetricChart(PlotextPlot):
         self._title = "Loss" if kind == "loss" else "Metric"
         self._series: list[Series] = []
         self._empty_hint = "F5 trains"  # short: it fits the narrowest chart
+        self._legend = True
+        self._shown: tuple[RunProgress | None, RunProgress | None, int | None] = (None, None, None)
+        self._penalty = False
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -186,16 +269,36 @@ class MetricChart(PlotextPlot):
         candidate: int | None = None,
     ) -> None:
         """Draw ``run`` (and ``previous`` faintly); for a grid, its candidates' curves."""
-        self._series = run_series(self.kind, run, previous, candidate)
+        self._shown = (run, previous, candidate)
+        self._penalty = run is not None and run.mode == "train" and has_penalty(run.history)
+        data_loss = self.data_loss and self._penalty
+        self._series = run_series(self.kind, run, previous, candidate, data_loss)
         if run is None:
             self._title = "Loss" if self.kind == "loss" else "Metric"
         elif self.kind == "loss":
-            self._title = "Loss" + (
-                f" - candidate #{candidate + 1}" if candidate is not None else ""
-            )
+            what = "variant" if run.mode == "sweep" else "candidate"
+            name = "Data loss (loss - penalty)" if data_loss else "Loss"
+            if self._penalty and not data_loss:
+                name += " (with penalty; d: data loss)"
+            self._title = name + (f" - {what} #{candidate + 1}" if candidate is not None else "")
         else:
             self._title = (run.metric() or "metric").replace("_", " ").capitalize()
         self._empty_hint = "waiting for the first epoch" if run else "F5 trains"
+        self._legend = True
+        self._redraw()
+
+    def show_series(
+        self, title: str, series: list[Series], empty: str = "no values", legend: bool = False
+    ) -> None:
+        """Draw ``series`` as given (an overlay of runs) under ``title``.
+
+        Their legend goes in the border with ``legend``; else the caller shows it (the lines
+        of a comparison are more than a chart's border holds).
+        """
+        self._series = list(series)
+        self._title = title
+        self._empty_hint = empty
+        self._legend = legend
         self._redraw()
 
     @property
@@ -211,10 +314,23 @@ class MetricChart(PlotextPlot):
     def watch_log_scale(self) -> None:
         self._redraw()
 
+    def action_toggle_data_loss(self) -> None:
+        """Switch the loss chart between the total loss and the data loss (loss - penalty)."""
+        if self.kind != "loss":
+            return
+        if not self._penalty:
+            self.notify("This run has no regulariser: its loss is the data loss.")
+            return
+        self.data_loss = not self.data_loss
+
+    def watch_data_loss(self) -> None:
+        if self.is_mounted:
+            self.show_run(*self._shown)
+
     def _redraw(self) -> None:
         log = self.log_scale and self.kind == "loss"
         title = self._title + (" (log)" if log else "")
-        self.border_title = legend_markup(title, self._series)
+        self.border_title = legend_markup(title, self._series if self._legend else [])
         self.refresh()
 
     def _plot_rows(self) -> int:

@@ -28,6 +28,7 @@ RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val", "Test", "Time", "Settings"
 REASON_CHARS = 40
 # the parameters right after the candidate's number: a narrow table still shows what it tried
 CANDIDATE_COLUMNS = ("Rank", "Cand", "Params", "Mean ± std", "Folds", "Fit time", "Status")
+VARIANT_COLUMNS = ("Rank", "Var", "Params", "Val", "Train", "Test", "Best ep", "Time", "Status")
 
 
 class Cell(str):
@@ -48,7 +49,13 @@ def _status(status: str, reason: str = "") -> Cell:
 
 def run_cells(run: RunView) -> list[Cell]:
     """The cells of a run's row."""
-    if run.mode == "grid":
+    if run.mode == "sweep":
+        epochs = Cell(f"variants {run.fits_done()}/{run.n_candidates or '?'}", run.fits_done())
+        best = run.top_score()
+        scoring = run.scoring.removeprefix("neg_").removeprefix("val_") or "score"
+        shown = f"{abbrev(scoring)} {fmt_number(abs(best))}" if best is not None else "-"
+        best_cell = Cell(shown, best)
+    elif run.mode == "grid":
         total = run.fits_total()
         epochs = Cell(f"fits {run.fits_done()}/{total or '?'}", run.fits_done())
         best = run.top_score()
@@ -62,7 +69,7 @@ def run_cells(run: RunView) -> list[Cell]:
             else Cell("-")
         )
     number = run.key.removeprefix("run")
-    name = f"{number} {run.name}" + (" (grid)" if run.mode == "grid" else "")
+    name = f"{number} {run.name}" + (f" ({run.mode})" if run.mode != "train" else "")
     explain = run.message and run.status in ("failed", "diverged")
     reason = run.message.strip().splitlines()[0] if explain else ""
     return [
@@ -101,6 +108,30 @@ def candidate_cells(run: RunView, index: int) -> list[Cell]:
     ]
 
 
+def variant_cells(run: RunView, index: int) -> list[Cell]:
+    """The cells of a sweep variant's row: rank, val/train/test of the metric, best epoch, ..."""
+    cand = run.candidates[index]
+    metric = run.metric() or "loss"
+    final = cand.final_metrics or (cand.history[-1] if cand.history else {})
+    rank = run.rank_of(index)
+
+    def number(value: Any) -> Cell:
+        return Cell(fmt_number(value), value if isinstance(value, int | float) else None)
+
+    seconds = cand.fit_time
+    return [
+        Cell(str(rank) if rank else "-", rank),
+        Cell(f"#{index + 1}", index),
+        Cell(short_params(cand.params), short_params(cand.params)),
+        number(final.get(f"val_{metric}")),
+        number(final.get(metric)),
+        number(cand.test_metrics.get(metric)),
+        Cell("-" if cand.best_epoch is None else str(cand.best_epoch), cand.best_epoch),
+        Cell(f"{seconds:.1f} s" if seconds else "-", seconds),
+        _status(cand.status, cand.reason[:REASON_CHARS]),
+    ]
+
+
 class SortableTable(DataTable):
     """A DataTable sorted by clicking a header, or with ``s`` (next column) / ``r`` (reverse)."""
 
@@ -128,6 +159,16 @@ class SortableTable(DataTable):
     def _select_if_moved(self, before: Coordinate) -> None:
         if self.cursor_coordinate != before:
             self.action_select_cursor()
+
+    def set_columns(self, columns: tuple[str, ...]) -> None:
+        """Show ``columns`` instead (the rows go with the old ones)."""
+        if columns == self._names:
+            return
+        self.clear(columns=True)
+        self._names = columns
+        self.sort_column, self.sort_reverse = None, False
+        for name in columns:
+            self.add_column(name, key=name)
 
     def put_row(self, key: str, cells: list[Cell]) -> None:
         """Add the row ``key`` or update its cells."""
@@ -204,22 +245,29 @@ class ResultsTable(Vertical):
     def update_run(self, run: RunView) -> None:
         """Add or refresh the row of ``run`` (and its candidates when it is on show)."""
         self.runs_table.put_row(run.key, run_cells(run))
-        if run.mode == "grid" and (self._grid_key in (None, run.key) or run.running):
+        if run.mode != "train" and (self._grid_key in (None, run.key) or run.running):
             self.show_candidates(run)
         if not run.running:
             self.runs_table.resort()
 
     def show_candidates(self, run: RunView) -> None:
-        """List the candidates of the grid run ``run``."""
+        """List the candidates of the grid run ``run`` (the variants of a sweep)."""
         table = self.candidates_table
+        sweep = run.mode == "sweep"
         if self._grid_key != run.key:
             table.clear()
+            table.set_columns(VARIANT_COLUMNS if sweep else CANDIDATE_COLUMNS)
             self._grid_key = run.key
         title = self.query_one("#candidates-title", Label)
-        title.update(f"Grid candidates of {run.name} (enter: show curves)")
+        if sweep:
+            metric = abbrev(run.metric() or "loss")
+            title.update(f"Variants of {run.name}, {metric} (enter: show curves)")
+        else:
+            title.update(f"Grid candidates of {run.name} (enter: show curves)")
         title.display = table.display = True
+        cells = variant_cells if sweep else candidate_cells
         for index in sorted(run.candidates):
-            table.put_row(f"{run.key}#{index}", candidate_cells(run, index))
+            table.put_row(f"{run.key}#{index}", cells(run, index))
         # ranks change as candidates finish: refresh every row's rank
         for index in run.candidates:
             rank = run.rank_of(index)

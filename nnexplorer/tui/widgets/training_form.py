@@ -100,6 +100,7 @@ class TrainingForm(FieldForm):
         yield FormField("fit.batch_size", "Batch size", "int")
         yield FormField("fit.epochs", "Epochs", "int")
         yield FormField("fit.shuffle", "Shuffle", "bool")
+        yield FormField("fit.diagnostics", "Diagnostics", "bool")
         yield FormField(ES_KEY, "Early stop", "bool")
         with Vertical(classes="form-group", id="early-stopping"):
             yield FormField(f"{ES_KEY}.monitor", "Monitor", "text", placeholder="val_loss")
