@@ -180,7 +180,7 @@ async def test_data_loss_switch_on_the_loss_chart(spec):
         chart = app.main.query_one("#loss-chart", MetricChart)
         await wait_for(pilot, lambda: app.focused is chart)
         total = [s.ys for s in chart.series]
-        assert "d: data loss" in str(chart.border_title)
+        assert "Loss+penalty (d)" in str(chart.border_title)
         await pilot.press("d")
         await wait_for(pilot, lambda: chart.data_loss)
         history = app.runs["run1"].history

@@ -277,9 +277,10 @@ class MetricChart(PlotextPlot):
             self._title = "Loss" if self.kind == "loss" else "Metric"
         elif self.kind == "loss":
             what = "variant" if run.mode == "sweep" else "candidate"
-            name = "Data loss (loss - penalty)" if data_loss else "Loss"
+            # short: the legend shares the chart's top border, 37 columns at 80x24
+            name = "Data loss (d)" if data_loss else "Loss"
             if self._penalty and not data_loss:
-                name += " (with penalty; d: data loss)"
+                name += "+penalty (d)"
             self._title = name + (f" - {what} #{candidate + 1}" if candidate is not None else "")
         else:
             self._title = (run.metric() or "metric").replace("_", " ").capitalize()
