@@ -6,6 +6,10 @@ network differs from the previous one only in initial weights, learning rate, ep
 size reuses that network and its traced training step: the weights of a freshly built network
 (its initialisers and seeds), the optimizer's initial state and the learning rate are assigned
 to it, which gives exactly the numbers a separate run gives, without tracing again.
+
+Each variant has a run's diagnostics (:class:`~nnexplorer.core.diagnostics.RunDiagnostics`): the
+``penalty`` metric, ``layer_stats`` and, for a 2-feature classifier, ``decision_boundary``
+events, all carrying the variant's index as ``candidate``.
 """
 
 from __future__ import annotations
@@ -121,6 +125,10 @@ class VariantTrainer:
 
     def data_for(self, spec: ExperimentSpec) -> Any:
         """The split and scaled data of ``spec`` (loaded once per distinct [data] table)."""
+        return self._loaded(spec)[1]
+
+    def _loaded(self, spec: ExperimentSpec) -> tuple[Any, Any]:
+        """The split data of ``spec`` as loaded and as scaled."""
         from nnexplorer.core import datasets
 
         key = json.dumps([spec.data.model_dump(mode="json"), spec.experiment.seed], sort_keys=True)
@@ -128,7 +136,8 @@ class VariantTrainer:
             found = self._data.get(key)
             if found is None:
                 loaded = datasets.load_dataset(spec.data, spec.experiment.seed)
-                found = self._data[key] = datasets.standardized(loaded, spec.data.standardize)
+                scaled = datasets.standardized(loaded, spec.data.standardize)
+                found = self._data[key] = (loaded, scaled)
             return found
 
     def _model_for(self, spec: ExperimentSpec, data: Any) -> Any:
@@ -187,10 +196,11 @@ class VariantTrainer:
 
     def _fit(self, variant: Variant, result: VariantResult) -> None:
         from nnexplorer.core import building
+        from nnexplorer.core.diagnostics import RunDiagnostics
         from nnexplorer.core.tensorboard import log_dir, tensorboard_callback, variant_dir
 
         spec = variant.spec
-        data = self.data_for(spec)
+        raw, data = self._loaded(spec)
         model = self._model_for(spec, data)
         result.n_params = building.count_params(model)
         head = resolve_head(spec, data.task, data.n_classes)
@@ -221,6 +231,8 @@ class VariantTrainer:
             )
             early = recipe.create()
             callbacks.append(early)
+        diagnostics = RunDiagnostics(spec, data, raw, head, emit, self.run_id, variant.index)
+        callbacks = diagnostics.callbacks(model, callbacks, callback)
         started = time.perf_counter()
         try:
             model.fit(
@@ -254,6 +266,7 @@ class VariantTrainer:
                 return_dict=True,
             )
             result.test_metrics = {k: float(v) for k, v in scores.items()}
+            diagnostics.finish(model, callback.epochs_completed, self.run_dir, evaluate=False)
             result.model = model
 
     def _judge(self, variant: Variant, result: VariantResult) -> None:
