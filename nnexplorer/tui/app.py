@@ -65,8 +65,10 @@ class NNExplorerApp(App[int]):
         Binding("f6", "grid", "Grid", priority=True),
         Binding("f7", "stop", "Stop", priority=True),
         Binding("f8", "lessons", "Lessons", priority=True),
-        Binding("ctrl+s", "save_as", "Save", priority=True),
-        Binding("ctrl+o", "open", "Open", priority=True),
+        # not in the footer, to keep it within 80 columns: the keys everyone guesses
+        # (they are in the palette and the help's key table)
+        Binding("ctrl+s", "save_as", "Save", show=False, priority=True),
+        Binding("ctrl+o", "open", "Open", show=False, priority=True),
         Binding("ctrl+e", "code", "Code", priority=True),
         Binding("f2", "switch_side", "Side", priority=True),
         Binding("f3", "runs", "Runs", show=False, priority=True),
