@@ -113,6 +113,15 @@ SCALES = ("√(2 / (fan_in + fan_out))", "√(6 / (fan_in + fan_out))", "√(2 /
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_key_table_has_every_function_key_of_the_explorer(lang):
+    from nnexplorer.tui.app import NNExplorerApp
+
+    table = set(re.findall(r"^\| (F\d+) \|", page("log", lang), re.M))
+    keys = {b.key.upper() for b in NNExplorerApp.BINDINGS if re.fullmatch(r"f\d+", b.key)}
+    assert "F8" in keys and keys <= table, keys - table
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_facts_that_are_easy_to_get_wrong(lang):
     for topic in ("init", "q-init"):
         assert all(scale in page(topic, lang) for scale in SCALES), topic
@@ -156,7 +165,7 @@ def test_the_wheel_ships_every_help_file():
         "package-data"
     ][HELP_PACKAGE]
     shipped = [p for p in FOLDER.rglob("*") if p.is_file() and p.suffix in (".md", ".toml")]
-    assert len(shipped) == len(LANGUAGES) * (len(topic_titles()) + 1)
+    assert len(shipped) == len(LANGUAGES) * (len(topic_titles()) + 2)  # + index, lessons
     for path in shipped:
         relative = path.relative_to(FOLDER).as_posix()
         assert any(fnmatch.fnmatch(relative, g) for g in globs), relative

@@ -160,3 +160,34 @@ def test_summary_lists_layers(tiny_spec: ExperimentSpec):
     summary = tiny_spec.summary()
     assert summary["layers"] == ["Dense 8 relu glorot_uniform"]
     assert summary["source"] == "sklearn:iris"
+
+
+def test_named_setups_make_the_variants_of_one_grid_key():
+    spec = validate_spec(
+        {
+            "layers": [{"units": 8}, {"type": "dropout", "rate": 0.0}],
+            "grid": {
+                "search": "sweep",
+                "params": {"setup": ["none", "L2", "Dropout"], "learning_rate": [0.1]},
+                "setups": {
+                    "none": {},
+                    "L2": {"hidden.kernel_regularizer": {"l2": 0.01}},
+                    "Dropout": {"dropout.rate": 0.5},
+                },
+            },
+        }
+    )
+    assert spec.grid is not None and spec.grid.n_candidates() == 3
+    l2 = spec.with_params({"setup": "L2", "learning_rate": 0.1})
+    assert l2.layers[0].kernel_regularizer is not None
+    assert l2.layers[0].kernel_regularizer.l2 == 0.01 and l2.compile.learning_rate == 0.1
+    assert spec.with_params({"setup": "Dropout"}).layers[1].rate == 0.5
+    assert spec.with_params({"setup": "none"}).layers == spec.layers
+    again = validate_spec(spec.to_dict())
+    assert again.grid is not None and again.grid.setups == spec.grid.setups
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 41])
+def test_a_setup_name_is_short_and_not_blank(name):
+    with pytest.raises(SpecError, match=r"grid\.setups: setup name"):
+        validate_spec({"grid": {"params": {"setup": [name]}, "setups": {name: {}}}})

@@ -70,3 +70,34 @@ def test_canonical_key_aliases():
     assert canonical_key("optimizer__learning_rate") == "compile.learning_rate"
     assert canonical_key("model__units") == "hidden.units"
     assert canonical_key("layers[1].rate") == "layers.1.rate"
+
+
+SETUPS = {
+    "none": {},
+    "SGD + momentum": {"optimizer": "sgd", "optimizer__momentum": 0.9},
+    "deep L2": {"hidden.kernel_regularizer": {"l2": 1e-3}, "hidden.count": 3},
+    "early stopping": {"fit.early_stopping": {"patience": 10}},
+}
+
+
+def test_a_setup_applies_all_its_settings_count_first_then_the_other_keys():
+    base = {"layers": [{"type": "dense", "units": 4}], "compile": {"optimizer": "adam"}}
+    out = candidate_data(base, {"hidden.units": 7, "setup": "deep L2"}, SETUPS)
+    assert [lay["units"] for lay in out["layers"]] == [7, 7, 7]
+    assert all(lay["kernel_regularizer"] == {"l2": 1e-3} for lay in out["layers"])
+    assert candidate_data(base, {"setup": "none"}, SETUPS) == base
+    stopped = candidate_data(base, {"setup": "early stopping"}, SETUPS)
+    assert stopped["fit"] == {"early_stopping": {"patience": 10}}
+
+
+def test_a_setup_that_changes_the_optimizer_keeps_its_own_options_only():
+    base = {"compile": {"optimizer": "adam", "beta_1": 0.8, "learning_rate": 0.01}}
+    out = candidate_data(base, {"setup": "SGD + momentum"}, SETUPS)
+    assert out["compile"] == {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.01}
+
+
+def test_an_unknown_setup_names_the_defined_ones():
+    with pytest.raises(ValueError, match=r"unknown setup 'L3' \(setups in \[grid.setups\]: 'none'"):
+        candidate_data({}, {"setup": "L3"}, SETUPS)
+    with pytest.raises(ValueError, match=r"none: add a \[grid.setups\] table"):
+        candidate_data({}, {"setup": "L3"})

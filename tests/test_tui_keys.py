@@ -122,10 +122,11 @@ async def test_footer_fits_the_width_and_keeps_the_run_keys(tiny_spec, size):
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: isinstance(app.focused, LayerTable))
         footer = app.main.query_one(KeyFooter)
-        await wait_for(pilot, lambda: "a" in footer.shown_keys)
+        wide = size[0] >= 120  # there the focused layer list's own keys fit too
+        await wait_for(
+            pilot, lambda: "f8" in footer.shown_keys and (not wide or "a" in footer.shown_keys)
+        )
         shown = footer.shown_keys
-        assert {"f1", "f5", "f6", "f7", "ctrl+q"} <= set(shown)
+        assert {"f1", "f5", "f6", "f7", "f8", "ctrl+q"} <= set(shown)
         assert "alt+1-0" in [key.key_display for key in footer.query("FooterKey")]
-        assert "a" in shown  # the focused layer list's own keys
-        widths = sum(key.size.width for key in footer.query("FooterKey"))
-        assert widths <= size[0]
+        assert max(key.region.right for key in footer.query("FooterKey")) <= size[0]

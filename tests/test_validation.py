@@ -58,6 +58,14 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         "grid.params.hidden.units[1] -> layers[0].units",
         ("got '32' (a string); must be an integer",),
     ),
+    "unknown_setup.toml": (
+        "grid.params.setup[1]",
+        ("unknown setup 'L3'", "setups in [grid.setups]: 'none', 'L2'"),
+    ),
+    "bad_setup_value.toml": (
+        "grid.setups.dropout -> layers[0].activation",
+        ("unknown activation 'rellu'", "did you mean 'relu'"),
+    ),
     "duplicate_grid_key.toml": (
         "grid.params.compile.learning_rate",
         ("sets compile.learning_rate, as 'learning_rate' does",),

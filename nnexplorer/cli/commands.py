@@ -165,6 +165,21 @@ def cmd_help(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lessons(args: argparse.Namespace) -> int:
+    """The lessons with their goals, or one lesson's notes."""
+    from nnexplorer.cli.console import make_console
+    from nnexplorer.cli.helptext import print_lessons, print_page
+    from nnexplorer.core.help import find_lesson, resolve_language
+
+    lang = resolve_language(args.lang)
+    console = make_console()
+    if args.lesson is None:
+        print_lessons(lang, console)
+    else:
+        print_page(find_lesson(args.lesson, lang).markdown(), console)
+    return EXIT_OK
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     """Open the explorer; without a terminal, run the preset headless instead."""
     from nnexplorer.core.help import resolve_language
@@ -228,5 +243,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stop": cmd_stop,
     "devices": cmd_devices,
     "help": cmd_help,
+    "lessons": cmd_lessons,
     "show": cmd_show,
 }

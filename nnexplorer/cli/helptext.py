@@ -1,4 +1,5 @@
-"""``nnexplorer help``: the explorer's concept help, printed for a terminal or a pipe.
+"""``nnexplorer help`` and ``nnexplorer lessons``: the explorer's concept help and lessons,
+printed for a terminal or a pipe.
 
 On a terminal a page is Rich Markdown (colour, tables, bullets) at most 100 columns wide; in a pipe
 it is plain text fitted to ``$COLUMNS`` (else 80): headings underlined, no trailing spaces, no
@@ -16,7 +17,7 @@ from rich.markdown import Heading, Markdown
 from rich.table import Table
 from rich.text import Text
 
-from nnexplorer.core.help import sections
+from nnexplorer.core.help import lessons, sections
 
 MAX_WIDTH = 100  # longer lines are hard to read
 
@@ -64,6 +65,38 @@ LIST_HINT = {
 def print_topics(lang: str, console: Console) -> None:
     """The topic list and how to open one."""
     _print(Group(topics_table(lang), Text(""), Text(LIST_HINT.get(lang, LIST_HINT["en"]))), console)
+
+
+def lessons_table(lang: str) -> Table:
+    """Every lesson with its goal, in teaching order."""
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column("lesson", no_wrap=True, style="bold cyan")
+    table.add_column("goal")
+    for lesson in lessons(lang):
+        table.add_row(lesson.name, lesson.goal)
+    return table
+
+
+# the lines under the lesson list, in each language
+LESSONS_HINT = {
+    "en": (
+        "nnexplorer lessons NAME prints a lesson's notes; nnexplorer NAME opens it in the "
+        "explorer (F8: its notes, F6: run it); nnexplorer run NAME --grid runs it headless."
+    ),
+    "es": (
+        "nnexplorer lessons NOMBRE muestra las notas de una lección; nnexplorer NOMBRE la abre "
+        "en el explorador (F8: sus notas, F6: ejecutarla); nnexplorer run NOMBRE --grid la "
+        "ejecuta sin interfaz."
+    ),
+}
+LESSONS_TITLE = {"en": "Lessons", "es": "Lecciones"}
+
+
+def print_lessons(lang: str, console: Console) -> None:
+    """The lesson list and how to read, open or run one."""
+    title = Text(LESSONS_TITLE.get(lang, LESSONS_TITLE["en"]), style="bold")
+    hint = Text(LESSONS_HINT.get(lang, LESSONS_HINT["en"]))
+    _print(Group(title, lessons_table(lang), Text(""), hint), console)
 
 
 def print_page(markdown: str, console: Console) -> None:

@@ -24,6 +24,7 @@ COMMANDS = (
     "stop",
     "devices",
     "help",
+    "lessons",
     "show",
 )
 
@@ -42,6 +43,7 @@ Build, train, compare and tune feed-forward neural networks from the terminal.
   nnexplorer compare RUN...  compare runs: settings that differ, metrics, curves
   nnexplorer devices         what TensorFlow sees (GPUs, memory) and the run slots
   nnexplorer help [TOPIC]    the concepts behind the app, in English or Spanish (--lang es)
+  nnexplorer lessons [NAME]  the lessons: one concept each, a bundled preset that shows it
 
 A bundled preset may be named without its path (digits, mnist_mlp, diabetes_regression).
 Run `nnexplorer COMMAND --help` for the options and examples of each command.
@@ -110,6 +112,14 @@ exit codes: 0 asked, 1 the run is not live, 2 no such run""",
   nnexplorer help init
   nnexplorer help q-dropout --lang es
   nnexplorer help backprop | less
+
+language: --lang, else $NNEXPLORER_LANG, else the locale (LANG=es_* gives Spanish), else English""",
+    "lessons": """examples:
+  nnexplorer lessons
+  nnexplorer lessons --lang es
+  nnexplorer lessons lesson-init          # its notes: what to do and what to look for
+  nnexplorer lesson-init                  # open it in the explorer (F8 shows its notes)
+  nnexplorer run lesson-init --grid       # run its sweep headless
 
 language: --lang, else $NNEXPLORER_LANG, else the locale (LANG=es_* gives Spanish), else English""",
     "show": """examples:
@@ -306,6 +316,16 @@ def build_parser() -> Parser:
     help_ = command("help", "Explain a concept or a view (without TOPIC: list the topics).")
     help_.add_argument("topic", nargs="?", metavar="TOPIC", help="a topic, e.g. init or q-epoch")
     _add_lang(help_)
+
+    lessons = command(
+        "lessons",
+        "List the lessons (bundled presets that each show one concept) with their goal; "
+        "with NAME, print that lesson's notes.",
+    )
+    lessons.add_argument(
+        "lesson", nargs="?", metavar="NAME", help="a lesson, e.g. lesson-init (or init)"
+    )
+    _add_lang(lessons)
 
     show = command(
         "show",

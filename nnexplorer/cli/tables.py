@@ -83,11 +83,15 @@ def variants_table(progress: RunProgress) -> Table:
 
 
 def presets_table(presets: Sequence[Any]) -> Table:
-    """Bundled presets: name, description, path."""
+    """Bundled presets: name, what --grid (F6) runs, description; their folder below."""
     table = Table(title="Bundled presets", title_justify="left")
     table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("search", no_wrap=True)
     table.add_column("description")
-    table.add_column("path", style="dim", overflow="fold")
+    folders = {str(preset.path.parent) for preset in presets}
     for preset in presets:
-        table.add_row(preset.name, preset.description, str(preset.path))
+        table.add_row(preset.name, preset.search or "-", preset.description)
+    if len(folders) == 1:
+        table.caption = f"in {folders.pop()}; `nnexplorer lessons` explains the lessons"
+        table.caption_justify = "left"
     return table

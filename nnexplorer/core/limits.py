@@ -25,7 +25,7 @@ from typing import Any
 from nnexplorer.core.errors import ErrorItem, LimitError
 from nnexplorer.core.shapes import layer_table, total_params
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
-from nnexplorer.core.spec.paths import candidate_data, canonical_key
+from nnexplorer.core.spec.paths import SETUP_KEY, candidate_data, canonical_key
 
 BYTES_PER_VALUE = 4  # float32
 TENSORFLOW_BYTES = 512 * 2**20  # the runtime itself, before any model
@@ -244,7 +244,10 @@ def largest_network(
     base = spec.to_dict()
     grid = base.pop("grid", None) or {}
     params: dict[str, list[Any]] = dict(grid.get("params") or {})
+    setups: dict[str, dict[str, Any]] = dict(grid.get("setups") or {})
+    chosen = [setups.get(name, {}) for name in params.get(SETUP_KEY, [])]
     batches = [v for k, vs in params.items() if canonical_key(k) == "fit.batch_size" for v in vs]
+    batches += [v for s in chosen for k, v in s.items() if canonical_key(k) == "fit.batch_size"]
     if batches:
         base.setdefault("fit", {})["batch_size"] = max(batches)
     sizing = {k: v for k, v in params.items() if canonical_key(k) not in _SIZE_NEUTRAL}
@@ -252,7 +255,7 @@ def largest_network(
     for combo in itertools.islice(_combos(sizing), MAX_NETWORKS_CHECKED):
         try:
             estimate = estimate_memory(
-                candidate_data(base, combo), n_features, n_classes, task, n_rows
+                candidate_data(base, combo, setups), n_features, n_classes, task, n_rows
             )
         except (ValueError, TypeError):
             continue  # a candidate that is invalid fails its own fit

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from nnexplorer.core.errors import NnxError
+from nnexplorer.core.events import RunFinished
 from nnexplorer.core.help import DEFAULT_LANG, LANGUAGE_NAMES
 from nnexplorer.core.spec import (
     DEFAULT_PRESET,
@@ -28,6 +29,7 @@ from nnexplorer.core.spec.paths import canonical_key
 from nnexplorer.tui.commands import PALETTE, PANE_KEYS, availability
 from nnexplorer.tui.draft import Draft
 from nnexplorer.tui.keys import esc_digit_pane, pane_bindings
+from nnexplorer.tui.lesson_flow import LESSON_PANE, LessonFlow, lesson_of
 from nnexplorer.tui.messages import EngineEvent, FieldEdited, GridEdited, LayersEdited
 from nnexplorer.tui.preset_files import PresetFiles
 from nnexplorer.tui.protocols import StartRun
@@ -39,6 +41,7 @@ from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.screens.runs_browser import RunsScreen
 from nnexplorer.tui.session import RunView
 from nnexplorer.tui.widgets.heatmap import Heatmap
+from nnexplorer.tui.widgets.lesson_notes import LessonNotes
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.views import show_record
 
@@ -60,6 +63,7 @@ class NNExplorerApp(App[int]):
         Binding("f5", "train", "Train", priority=True),
         Binding("f6", "grid", "Grid", priority=True),
         Binding("f7", "stop", "Stop", priority=True),
+        Binding("f8", "lessons", "Lessons", priority=True),
         Binding("ctrl+s", "save_as", "Save", priority=True),
         Binding("ctrl+o", "open", "Open", priority=True),
         Binding("ctrl+e", "code", "Code", priority=True),
@@ -94,6 +98,7 @@ class NNExplorerApp(App[int]):
         self.run_control = RunController(self, runner_factory, runs_root, slots)
         self.files = PresetFiles(self)
         self._shown_before = True
+        self.lesson_flow = LessonFlow(self)
         self._quitting = False
         self.left_running: list[Path] = []  # runs that quitting left going (Leave running)
         self.still_stopping: list[Path] = []  # runs asked to stop that had not ended at exit
@@ -177,7 +182,10 @@ class NNExplorerApp(App[int]):
     action_resume_last = resume_last
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        run = self.run_control.active_run
         self.run_control.handle_event(message.event)
+        if run is not None and isinstance(message.event, RunFinished):
+            self.lesson_flow.run_ended(run.name, run.status)
         self._exit_if_quitting()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -204,6 +212,9 @@ class NNExplorerApp(App[int]):
         self.log_line(START_FOCUS)
         self.watch(self.main, "focused", self._focus_moved, init=False)
         self.run_control.show_run_on_charts()
+        lesson = lesson_of(self.preset_path)
+        if lesson is not None:  # a lesson opened from the command line: its notes too
+            self.lesson_flow.attach(lesson, self.draft.data.get("experiment", {}).get("name", ""))
 
     def _focus_moved(self) -> None:
         # the start-up hint says where the focus is: once it has moved, it is just "Ready"
@@ -282,13 +293,26 @@ class NNExplorerApp(App[int]):
     # ------------------------------------------------------------------ screens
 
     def action_help(self) -> None:
-        """Explain the concept behind the focused pane."""
-        self.push_screen(HelpScreen(self.main.focused_pane(), self.language))
+        """Explain the concept behind the focused pane (the open lesson's concept on its notes)."""
+        pane = self.main.focused_pane()
+        if pane == LESSON_PANE and self.lesson_flow.notes is not None:
+            pane = self.lesson_flow.notes.lesson.topic
+        self.push_screen(HelpScreen(pane, self.language))
 
     def action_language(self, lang: str) -> None:
         """Speak ``lang`` in the help and teaching text (open screens follow at once)."""
         self.language = lang
+        self.lesson_flow.set_language(lang)
         self.notify(f"Language: {LANGUAGE_NAMES[lang]}")
+
+    def action_lessons(self) -> None:
+        """F8: the open lesson's notes, or the list of lessons (from the notes)."""
+        screen = self.lesson_flow.key()
+        if screen is not None:
+            self.push_screen(screen, self.lesson_flow.chosen)
+
+    def on_lesson_notes_step_chosen(self, message: LessonNotes.StepChosen) -> None:
+        self.lesson_flow.step(message.pane)
 
     def action_code(self) -> None:
         """Show the equivalent Keras (or scikeras + GridSearchCV) script."""

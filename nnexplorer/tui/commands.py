@@ -15,7 +15,7 @@ from nnexplorer.tui.screens.main import EDITOR_PANES, VIEW_PANES
 
 # actions of the main screen, off while a dialog or help page is on top (its own keys apply)
 MAIN_ONLY = frozenset(
-    {"help", "save_as", "open", "code", "runs", "switch_side", "pane", "log_scale"}
+    {"help", "save_as", "open", "code", "runs", "switch_side", "pane", "log_scale", "lessons"}
 )
 IDLE_ONLY = frozenset({"train", "grid", "resume_last"})  # not while a run is active
 BUSY_ONLY = frozenset({"stop"})  # only while a run is active
@@ -70,6 +70,9 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Keras code (ctrl+e)", "The equivalent Keras script", "code"),
     PaletteCommand("Past runs (F3)", "Browse, reopen or resume runs", "runs"),
     PaletteCommand("Help (F1)", "The concept behind the focused pane", "help"),
+    PaletteCommand(
+        "Lessons (F8)", "One concept per lesson, with notes; the guided activity", "lessons"
+    ),
     PaletteCommand("Log scale (ctrl+l)", "Toggle the loss chart's log scale", "log_scale"),
     *(
         PaletteCommand(f"Language: {name}", LANGUAGE_HELP.get(code, name), f"language('{code}')")

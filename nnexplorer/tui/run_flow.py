@@ -41,7 +41,7 @@ from nnexplorer.tui.live_runs import attached_view, detached_starter
 from nnexplorer.tui.messages import EngineEvent
 from nnexplorer.tui.screens.main import MainScreen
 from nnexplorer.tui.session import RunView, one_line, settings_text, stopped_text
-from nnexplorer.tui.widgets.views import feed_views
+from nnexplorer.tui.widgets.views import VariantDiagnostics, feed_views, show_variant
 
 RUN_GROUP = "run"  # the worker group of the threads that follow a run
 RESUMABLE = ("cancelled", "failed", "interrupted", "unfinished")  # a grid search in these
@@ -109,6 +109,7 @@ class RunController:
         self._start_run: StartRun = runner_factory or detached_starter(slots)
         self.runs_root = Path(runs_root) if runs_root else None
         self.runs: dict[str, RunView] = {}
+        self.variants: dict[str, VariantDiagnostics] = {}  # a sweep's diagnostics, by run key
         self.active_key: str | None = None
         self.shown: tuple[str, int | None] | None = None
         self._handle: RunControl | None = None
@@ -203,7 +204,8 @@ class RunController:
             return
         host = self._host
         run.apply(event)
-        feed_views(self._host.main, event, run.run_dir)
+        store = self.variants.setdefault(run.key, VariantDiagnostics())
+        feed_views(host.main, event, run.run_dir, store, self._params(run))
         if isinstance(event, RunStarted):
             host.main.status_bar.set_device(event.device)
             params = f", {event.n_params:,} parameters" if event.n_params else ""
@@ -387,12 +389,25 @@ class RunController:
         if run.mode != "train":
             self._host.main.results.show_candidates(run)
             self._host.main.heatmap.show_run(run)
+        self._show_variant(run, None)
 
     def show_candidate(self, key: str, index: int) -> None:
-        """Draw the folds of candidate ``index`` of the grid run ``key``."""
+        """Draw the folds of candidate ``index`` of the grid run ``key`` (a sweep: its variant's
+        statistics and regions on the Inside and Boundary views too)."""
         if key in self.runs:
             self.shown = (key, index)
             self.show_run_on_charts()
+            self._show_variant(self.runs[key], index)
+
+    def _show_variant(self, run: RunView, index: int | None) -> None:
+        store = self.variants.get(run.key)
+        if run.mode == "sweep" and store is not None and store.stats:
+            store.chosen = index
+            show_variant(self._host.main, store, self._params(run))
+
+    @staticmethod
+    def _params(run: RunView) -> dict[int, dict[str, object]]:
+        return {index: cand.params for index, cand in run.candidates.items()}
 
     def latest_grid(self) -> RunView | None:
         """The most recent grid (or sweep) run of the session."""

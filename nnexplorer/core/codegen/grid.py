@@ -21,7 +21,7 @@ from nnexplorer.core.errors import ErrorItem, SpecError
 from nnexplorer.core.heads import Head
 from nnexplorer.core.search import default_scoring
 from nnexplorer.core.spec import DenseLayer, ExperimentSpec, InitializerSpec
-from nnexplorer.core.spec.paths import canonical_key, scikeras_param
+from nnexplorer.core.spec.paths import SETUP_KEY, canonical_key, scikeras_param
 
 _SCALER_VALUES = {
     "standard": "StandardScaler()",
@@ -117,6 +117,9 @@ def plan_grid(spec: ExperimentSpec, head: Head) -> _Plan:
         path = canonical_key(key)
         parts = path.split(".")
         native = scikeras_param(path)
+        if path == SETUP_KEY:
+            why = "named setups of [grid.setups] (--set 'grid.params={}' exports the base network)"
+            raise _unsupported(key, why)
         if path == "compile.optimizer":
             plan.optimizers = values
         elif native is not None and path != "compile.loss":  # the loss follows the task

@@ -7,7 +7,7 @@ CSV files) has no sample images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,14 @@ from nnexplorer.core.spec import DataSpec
 
 @dataclass(frozen=True)
 class Samples:
-    """Sample images: raw pixel rows, their class names, the image shape and the value range."""
+    """Sample images: raw pixel rows, their class names, the image shape and the value range;
+    ``classes``: every class of the whole source with its number of rows (the class balance)."""
 
     pixels: list[list[float]]
     labels: list[str]
     shape: list[int]
     value_range: tuple[float, float]
+    classes: list[tuple[str, int]] = field(default_factory=list)
 
 
 def may_have_images(data: DataSpec) -> bool:
@@ -63,7 +65,9 @@ def sample_images(data: DataSpec, count: int = 8) -> Samples | None:
     labels = [_label(y[i], names) for i in picked]
     pixels = [[float(v) for v in rows[i]] for i in picked]
     low, high = float(np.min(rows[: min(len(rows), 5000)])), float(np.max(rows[:5000]))
-    return Samples(pixels, labels, [int(s) for s in shape], (low, high))
+    values, counts = np.unique(y, return_counts=True)
+    classes = [(_label(v, names), int(n)) for v, n in zip(values, counts, strict=True)]
+    return Samples(pixels, labels, [int(s) for s in shape], (low, high), classes)
 
 
 def _one_per_class(y: np.ndarray, count: int) -> list[int]:

@@ -100,12 +100,19 @@ class BoundaryPlan:
         return labels.reshape(self.size, self.size).tolist()
 
     def event(
-        self, model: Any, epoch: int, *, run_id: str = "", final: bool = False
+        self,
+        model: Any,
+        epoch: int,
+        *,
+        run_id: str = "",
+        final: bool = False,
+        candidate: int | None = None,
     ) -> DecisionBoundary:
-        """The ``decision_boundary`` event of ``model`` now."""
+        """The ``decision_boundary`` event of ``model`` now (``candidate``: a sweep's variant)."""
         return DecisionBoundary(
             run_id=run_id,
             epoch=epoch,
+            candidate=candidate,
             x_range=[float(v) for v in self.x_range],
             y_range=[float(v) for v in self.y_range],
             grid=self.classes_on_grid(model),

@@ -5,7 +5,8 @@ two Keras callbacks around the run's event callback: one before it that puts ``p
 the epoch's logs (so ``epoch_ended.metrics`` carries it), one after it that emits ``layer_stats``
 and, every few epochs, ``decision_boundary``. After the fit, :meth:`RunDiagnostics.finish` emits
 the final boundary and evaluates a classifier on the test split. A failure in here is reported
-once as a warning and never ends the run.
+once as a warning and never ends the run. A sweep's variant is a run of its own here: its events
+carry the variant's index as ``candidate``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class RunDiagnostics:
         head: Head,
         emit: Emit,
         run_id: str = "",
+        candidate: int | None = None,
     ):
         self.spec = spec
         self.data = data
@@ -57,6 +59,7 @@ class RunDiagnostics:
         self.head = head
         self.emit = emit
         self.run_id = run_id
+        self.candidate = candidate
         self.enabled = spec.fit.diagnostics
         self.every = boundary_every(spec.fit.epochs)
         self.probe: Probe | None = None
@@ -149,7 +152,9 @@ class RunDiagnostics:
         def stats() -> LayerStats:
             assert self.probe is not None
             layers = self.probe.layer_stats(self._probe_result(epoch))
-            return LayerStats(run_id=self.run_id, epoch=epoch, layers=layers)
+            return LayerStats(
+                run_id=self.run_id, epoch=epoch, candidate=self.candidate, layers=layers
+            )
 
         event = self._guard("layer statistics", stats)
         if event is not None:
@@ -162,7 +167,9 @@ class RunDiagnostics:
         plan = self.plan
 
         def measure() -> DecisionBoundary:
-            return plan.event(model, epoch, run_id=self.run_id, final=final)
+            return plan.event(
+                model, epoch, run_id=self.run_id, final=final, candidate=self.candidate
+            )
 
         event = self._guard("decision boundary", measure)
         if event is not None:
@@ -170,16 +177,19 @@ class RunDiagnostics:
 
     # ------------------------------------------------------------------ after the fit
 
-    def finish(self, model: Any, epochs: int, run_dir: Path) -> RunSummary:
+    def finish(
+        self, model: Any, epochs: int, run_dir: Path, *, evaluate: bool = True
+    ) -> RunSummary:
         """Final boundary; for a classifier the summary's evaluation fields (and its file).
 
         ``diagnostics_seconds`` is the time the per-epoch work took during the fit (a part of
-        ``train_seconds``); the work after the fit is not counted in it.
+        ``train_seconds``); the work after the fit is not counted in it. ``evaluate=False``
+        leaves out the evaluation (a sweep's variant: the run's files are not its own).
         """
         fields: RunSummary = {"diagnostics_seconds": round(self.seconds, 3)}
         if self.plan is not None:
             self._boundary(model, epochs, True)
-        if self.data.task == "classification" and len(self.data.x_test):
+        if evaluate and self.data.task == "classification" and len(self.data.x_test):
             evaluation = self._guard("evaluation", self._evaluate, model, run_dir)
             if evaluation:
                 fields.update(cast(RunSummary, evaluation))

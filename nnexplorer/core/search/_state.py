@@ -316,7 +316,9 @@ def _check_scoring(scoring: str) -> None:
 
 def _without_grid(spec: ExperimentSpec) -> dict[str, Any]:
     data = spec.to_dict()
-    data.pop("grid", None)
+    grid = data.pop("grid", None) or {}
+    if grid.get("setups"):  # what the grid key ``setup`` chooses among
+        data["grid"] = {"setups": grid["setups"]}
     return data
 
 

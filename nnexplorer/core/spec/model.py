@@ -34,9 +34,17 @@ from nnexplorer.core.spec.names import (
     SearchKindName,
     TaskName,
 )
-from nnexplorer.core.spec.paths import MAX_LAYERS, candidate_data, canonical_key, pydantic_items
+from nnexplorer.core.spec.paths import (
+    MAX_LAYERS,
+    SETUP_KEY,
+    candidate_data,
+    canonical_key,
+    pydantic_items,
+    setup_settings,
+)
 
 MAX_GRID_VALUES = 10_000  # values one grid key may list
+MAX_SETUP_NAME = 40  # characters of a setup's name (it labels a variant in tables and legends)
 _SYNTHETIC_FEATURES = {"moons": 2, "circles": 2}
 
 # --------------------------------------------------------------------------- sections
@@ -199,7 +207,9 @@ class GridSpec(Section):
     ``backend`` says where the fits run: ``local`` (worker processes on this machine) or
     ``dask`` (the workers of the Dask cluster whose scheduler is at ``scheduler``).
     ``search = "sweep"`` trains every combination once, without cross-validation (``cv`` and
-    ``scoring`` do not apply).
+    ``scoring`` do not apply). ``setups`` names groups of settings (key path -> value, as
+    ``--set`` takes them) that the grid key ``setup`` chooses among, so that one key can
+    compare, say, "none" with "L2" and "early stopping".
     """
 
     cv: int = Field(default=3, ge=2, le=100)
@@ -209,6 +219,7 @@ class GridSpec(Section):
     n_iter: int = Field(default=10, ge=1, le=100_000)
     factor: int = Field(default=3, ge=2, le=100)
     params: dict[str, list[Any]] = Field(default_factory=dict)
+    setups: dict[str, dict[str, Any]] = Field(default_factory=dict)
     backend: GridBackendName = "local"
     scheduler: str | None = None
 
@@ -242,6 +253,18 @@ class GridSpec(Section):
                 raise ValueError(
                     f"{excerpt(key)} lists {len(values):,} values; a grid key takes at most "
                     f'{MAX_GRID_VALUES:,} (sample them with search = "random")'
+                )
+        return value
+
+    @field_validator("setups")
+    @classmethod
+    def _setup_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if len(value) > MAX_GRID_VALUES:
+            raise ValueError(f"{len(value):,} setups; at most {MAX_GRID_VALUES:,}")
+        for name in value:
+            if not name.strip() or len(name) > MAX_SETUP_NAME:
+                raise ValueError(
+                    f"setup name {excerpt(name)}: 1 to {MAX_SETUP_NAME} characters, not blank"
                 )
         return value
 
@@ -300,8 +323,9 @@ class ExperimentSpec(Section):
         """This spec with grid parameters applied (and without its grid)."""
         data = self.to_dict()
         data.pop("grid", None)
+        setups = self.grid.setups if self.grid is not None else {}
         try:
-            return validate_spec(candidate_data(data, params))
+            return validate_spec(candidate_data(data, params, setups))
         except ValueError as exc:
             raise SpecError(str(exc)) from None
 
@@ -312,18 +336,28 @@ def grid_problems(spec: ExperimentSpec) -> list[ErrorItem]:
 
 
 def _grid_items(data: dict[str, Any], known: list[ErrorItem]) -> list[ErrorItem]:
-    """The problems of the grid values in preset ``data``, each applied to the rest of it.
+    """The problems of the grid values (and setups) in preset ``data``, each applied to the rest.
 
     ``known`` are the problems of the rest (the base preset), which may itself be invalid: a
     candidate's problem that the base already has is not reported again.
     """
     grid = data.get("grid")
-    params = grid.get("params") if isinstance(grid, dict) else None
-    if not isinstance(params, dict) or not params:
+    if not isinstance(grid, dict):
         return []
+    params = grid.get("params")
+    params = params if isinstance(params, dict) else {}
+    setups = grid.get("setups")
+    setups = (
+        setups
+        if isinstance(setups, dict) and all(isinstance(v, dict) for v in setups.values())
+        else {}
+    )  # else the grid section's own problem, in ``known``
     base = {k: v for k, v in data.items() if k != "grid"}
     seen = {(i.path, i.message) for i in known}
     items = _duplicate_keys(params)
+    for name in setups:
+        where = f"grid.setups.{cut(name, 40)}"
+        items.extend(_problems(base, {SETUP_KEY: name}, setups, where, seen))
     for key, values in params.items():
         if not isinstance(values, list) or len(values) > MAX_GRID_VALUES:
             continue  # the grid section's own problem, in ``known``
@@ -337,13 +371,31 @@ def _grid_items(data: dict[str, Any], known: list[ErrorItem]) -> list[ErrorItem]
                 continue  # a repeated value has the problems of its first occurrence
             checked.add(same)
             where = f"grid.params.{cut(key, 40)}[{index}]"
-            try:
-                ExperimentSpec.model_validate(candidate_data(base, {key: value}))
-            except ValueError as exc:  # ValidationError, or a path that does not exist
-                items.extend(_prefixed(exc, where, seen))
-            except (TypeError, AttributeError, KeyError, IndexError):
-                continue  # the base is malformed where the key points: reported in ``known``
+            if key == SETUP_KEY:
+                try:
+                    setup_settings(value, setups)  # a known setup: checked above
+                except ValueError as exc:
+                    items.append(ErrorItem(str(exc), where))
+                continue
+            items.extend(_problems(base, {key: value}, setups, where, seen))
     return items
+
+
+def _problems(
+    base: dict[str, Any],
+    params: dict[str, Any],
+    setups: dict[str, dict[str, Any]],
+    where: str,
+    seen: set[tuple[str, str]],
+) -> list[ErrorItem]:
+    """What is wrong with ``base`` once ``params`` are applied, each item under ``where``."""
+    try:
+        ExperimentSpec.model_validate(candidate_data(base, params, setups))
+    except ValueError as exc:  # ValidationError, or a path that does not exist
+        return _prefixed(exc, where, seen)
+    except (TypeError, AttributeError, KeyError, IndexError):
+        pass  # the base is malformed where the key points: reported in ``known``
+    return []
 
 
 def _duplicate_keys(params: dict[str, Any]) -> list[ErrorItem]:

@@ -4,7 +4,8 @@ from :mod:`.messages`, error locations and messages).
 Paths look like ``fit.epochs``, ``layers.0.units`` (or ``layers[0].units``), and two
 shorthands that reach every layer of a kind: ``hidden.<key>`` (every Dense layer) and
 ``dropout.rate`` (every Dropout layer). ``hidden.count`` sets the number of hidden Dense layers,
-repeating the last Dense layer (with the Dropout that follows it) as a template.
+repeating the last Dense layer (with the Dropout that follows it) as a template. The grid key
+``setup`` names a setup of ``[grid.setups]``: several settings applied together.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nnexplorer.core.spec.messages import toml_kind as toml_kind
 from nnexplorer.core.spec.messages import wrong_type as wrong_type
 
 MAX_LAYERS = 200  # layers an experiment may have (``hidden.count`` is checked before expanding)
+SETUP_KEY = "setup"  # the grid key whose values name setups of ``[grid.setups]``
 
 # scikeras routing names and short names accepted as grid keys, with the spec path they set.
 GRID_ALIASES: dict[str, str] = {
@@ -191,24 +193,48 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
     _set_in(data, parts, value, key)
 
 
-def candidate_data(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def setup_settings(name: Any, setups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The settings of the setup ``name`` (``grid.params.setup``); ValueError if none is."""
+    if isinstance(name, str) and name in setups:
+        return setups[name]
+    defined = ", ".join(repr(n) for n in setups) or "none: add a [grid.setups] table"
+    raise ValueError(f"unknown setup {excerpt(name)} (setups in [grid.setups]: {defined})")
+
+
+def candidate_data(
+    base: dict[str, Any],
+    params: dict[str, Any],
+    setups: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A copy of ``base`` with grid ``params`` applied; ``hidden.count`` goes first.
 
-    When the optimizer changes, options that the new optimizer does not take are dropped, so
-    that a grid over optimizers does not fail on, say, SGD's momentum.
+    ``params[SETUP_KEY]`` names one of ``setups`` (``[grid.setups]``): its settings are applied
+    first (its own ``hidden.count`` before the rest), then the other grid keys. When the
+    optimizer changes, options that the new optimizer does not take are dropped, so that a grid
+    over optimizers does not fail on, say, SGD's momentum.
     """
     data = copy.deepcopy(base)
-    ordered = sorted(params.items(), key=lambda kv: canonical_key(kv[0]) != "hidden.count")
-    for key, value in ordered:
+    chosen = {k: v for k, v in params.items() if k != SETUP_KEY}
+    steps: list[tuple[str, Any]] = []
+    if SETUP_KEY in params:
+        steps += _count_first(setup_settings(params[SETUP_KEY], setups or {}))
+    steps += _count_first(chosen)
+    for key, value in steps:
         set_path(data, key, value)
     compile_ = data.get("compile", {})
-    if any(canonical_key(k) == "compile.optimizer" for k in params) and "optimizer" in compile_:
+    given = {canonical_key(key) for key, _ in steps}
+    if "compile.optimizer" in given and "optimizer" in compile_:
         own = set(vocab.OPTIMIZER_OPTIONS.get(compile_["optimizer"], ()))
         own |= set(vocab.COMMON_OPTIMIZER_OPTIONS)
-        explicit = {canonical_key(k).removeprefix("compile.") for k in params}
+        explicit = {path.removeprefix("compile.") for path in given}
         for option in set(vocab.ALL_OPTIMIZER_OPTIONS) - own - explicit:
             compile_.pop(option, None)
     return data
+
+
+def _count_first(params: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``params`` as (key, value) pairs, ``hidden.count`` first (it adds or removes layers)."""
+    return sorted(params.items(), key=lambda kv: canonical_key(kv[0]) != "hidden.count")
 
 
 class OverrideError(ValueError):

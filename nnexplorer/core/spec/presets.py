@@ -30,11 +30,28 @@ DEFAULT_PRESET = "digits"
 
 @dataclass(frozen=True)
 class BundledPreset:
-    """A preset shipped with nnexplorer."""
+    """A preset shipped with nnexplorer; ``search`` says what its [grid] runs (``sweep of 4``,
+    ``grid of 8, cv 3``; empty without one)."""
 
     name: str
     path: Path
     description: str
+    search: str = ""
+
+
+def search_summary(data: dict[str, Any]) -> str:
+    """What a preset's ``[grid]`` runs, from its raw TOML: ``sweep of 4``, ``grid of 8, cv 3``."""
+    grid = data.get("grid")
+    params = grid.get("params") if isinstance(grid, dict) else None
+    if not isinstance(params, dict) or not params:
+        return ""
+    count = 1
+    for values in params.values():
+        count *= len(values) if isinstance(values, list) else 1
+    assert isinstance(grid, dict)
+    if grid.get("search") == "sweep":
+        return f"sweep of {count}"
+    return f"{grid.get('search', 'grid')} of {count}, cv {grid.get('cv', 3)}"
 
 
 def bundled_dir() -> Path:
@@ -50,10 +67,12 @@ def bundled_presets() -> list[BundledPreset]:
     found = []
     for path in sorted(bundled_dir().glob("*.toml")):
         try:
-            info = tomllib.loads(path.read_text("utf-8")).get("experiment", {})
+            data = tomllib.loads(path.read_text("utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            info = {}
-        found.append(BundledPreset(path.stem, path, str(info.get("description", ""))))
+            data = {}
+        info = data.get("experiment", {})
+        description = str(info.get("description", "")) if isinstance(info, dict) else ""
+        found.append(BundledPreset(path.stem, path, description, search_summary(data)))
     return found
 
 

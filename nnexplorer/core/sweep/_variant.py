@@ -6,6 +6,10 @@ network differs from the previous one only in initial weights, learning rate, ep
 size reuses that network and its traced training step: the weights of a freshly built network
 (its initialisers and seeds), the optimizer's initial state and the learning rate are assigned
 to it, which gives exactly the numbers a separate run gives, without tracing again.
+
+Each variant has a run's diagnostics (:class:`~nnexplorer.core.diagnostics.RunDiagnostics`): the
+``penalty`` metric, ``layer_stats`` and, for a 2-feature classifier, ``decision_boundary``
+events, all carrying the variant's index as ``candidate``.
 """
 
 from __future__ import annotations
@@ -126,13 +130,14 @@ class VariantTrainer:
         With ``data.standardize_target`` the training and validation targets are standardised
         (their mean and std in ``meta``), as for a single run.
         """
-        return self._loaded(spec)[0]
+        return self._loaded(spec)[1]
 
     def target_of(self, spec: ExperimentSpec) -> tuple[float, float] | None:
         """A regression target's mean and std on the training split, before any scaling."""
-        return self._loaded(spec)[1]
+        return self._loaded(spec)[2]
 
-    def _loaded(self, spec: ExperimentSpec) -> tuple[Any, tuple[float, float] | None]:
+    def _loaded(self, spec: ExperimentSpec) -> tuple[Any, Any, tuple[float, float] | None]:
+        """The split data of ``spec`` as loaded, as scaled, and its target's statistics."""
         from nnexplorer.core import datasets
 
         key = json.dumps([spec.data.model_dump(mode="json"), spec.experiment.seed], sort_keys=True)
@@ -144,7 +149,7 @@ class VariantTrainer:
                 target = datasets.target_stats(data)
                 if spec.data.standardize_target:
                     data, _ = datasets.standardized_target(data)
-                found = self._data[key] = (data, target)
+                found = self._data[key] = (loaded, data, target)
             return found
 
     def _model_for(self, spec: ExperimentSpec, data: Any) -> Any:
@@ -203,10 +208,11 @@ class VariantTrainer:
 
     def _fit(self, variant: Variant, result: VariantResult) -> None:
         from nnexplorer.core import building
+        from nnexplorer.core.diagnostics import RunDiagnostics
         from nnexplorer.core.tensorboard import log_dir, tensorboard_callback, variant_dir
 
         spec = variant.spec
-        data = self.data_for(spec)
+        raw, data, _ = self._loaded(spec)
         model = self._model_for(spec, data)
         result.n_params = building.count_params(model)
         head = resolve_head(spec, data.task, data.n_classes)
@@ -237,6 +243,8 @@ class VariantTrainer:
             )
             early = recipe.create()
             callbacks.append(early)
+        diagnostics = RunDiagnostics(spec, data, raw, head, emit, self.run_id, variant.index)
+        callbacks = diagnostics.callbacks(model, callbacks, callback)
         started = time.perf_counter()
         try:
             model.fit(
@@ -275,6 +283,7 @@ class VariantTrainer:
                 return_dict=True,
             )
             result.test_metrics = {k: float(v) for k, v in scores.items()}
+            diagnostics.finish(model, callback.epochs_completed, self.run_dir, evaluate=False)
             result.model = model
 
     def _judge(self, variant: Variant, result: VariantResult) -> None:

@@ -17,6 +17,29 @@ from nnexplorer.core import pictures
 from nnexplorer.tui.inside_render import tiles
 
 COUNT = 8
+BAR = "▁▂▃▄▅▆▇█"
+
+
+def balance_lines(classes: list[tuple[str, int]], width: int) -> list[Text]:
+    """The class balance: a title, then ``class bar rows`` items wrapped to ``width``.
+
+    Each bar's height is the class's share of the largest class, so equal bars mean a
+    balanced set.
+    """
+    if not classes:
+        return []
+    most = max(n for _, n in classes) or 1
+    total = sum(n for _, n in classes)
+    lines = [Text(f"Class balance ({total:,} rows)", style="bold")]
+    line = Text()
+    for name, n in classes:
+        item = f"{name} {BAR[min(len(BAR) - 1, n * len(BAR) // (most + 1))]} {n:,}"
+        if line.cell_len and line.cell_len + 3 + len(item) > width:
+            lines.append(line)
+            line = Text()
+        line.append(("   " if line.cell_len else "") + item)
+    lines.append(line)
+    return lines
 
 
 def _samples_of(data: dict[str, Any]) -> Any:
@@ -103,7 +126,8 @@ class DataSamples(Static):
         items = items[: 2 * max(1, (width + 2) // (tile_width + 2))]  # two lines of images
         shape = "x".join(str(s) for s in samples.shape)
         title = Text(f"Sample images ({shape}, with their class)", style="bold")
-        self.update(Group(title, tiles(items, samples.shape, samples.value_range, width)))
+        picture = tiles(items, samples.shape, samples.value_range, width)
+        self.update(Group(title, picture, *balance_lines(samples.classes, width)))
 
     def on_resize(self) -> None:
         if self.samples is not None:

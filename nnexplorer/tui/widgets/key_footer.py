@@ -26,6 +26,7 @@ RANKS: dict[str, int] = {
     "grid": 1,
     "switch_side": 1,
     "pane": 1,
+    "lessons": 1,
     "command_palette": 3,
     "save_as": 4,
     "open": 4,

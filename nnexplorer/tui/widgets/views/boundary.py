@@ -39,15 +39,17 @@ class BoundaryView(Widget):
         self.event: DecisionBoundary | None = None
         self.count = 0
         self._note = WAITING
+        self._caption = ""
 
     def reset(self, note: str = WAITING) -> None:
         """Forget the regions shown (a new run starts)."""
-        self.event, self.count, self._note = None, 0, note
+        self.event, self.count, self._note, self._caption = None, 0, note, ""
         self.refresh()
 
-    def show(self, event: DecisionBoundary) -> None:
-        """Draw ``event`` (the newest boundary of the run)."""
+    def show(self, event: DecisionBoundary, caption: str = "") -> None:
+        """Draw ``event`` (the newest boundary of the run; ``caption``: a sweep's variant)."""
         self.event = event
+        self._caption = caption
         self.count += 1
         self.refresh()
 
@@ -65,6 +67,8 @@ class BoundaryView(Widget):
         width, height = self.content_size
         when = "final" if event.final else f"epoch {event.epoch}"
         title = Text(f"Decision regions ({when})", style="bold")
+        if self._caption:
+            title.append(f" {self._caption}", style="bold")
         shown = f"{len(event.points)} training points" if self.points else "points hidden"
         title.append(f"  {shown}; p: points", style="dim")
         width = max(20, width)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -87,12 +88,14 @@ class GradientChart(PlotextPlot):
         self._ratio = ""
         self._hint = EMPTY_HINT
 
-    def show(self, history: list[LayerStats], hint: str = EMPTY_HINT) -> None:
-        """Draw the gradient norms of ``history`` (one event per epoch)."""
+    def show(self, history: list[LayerStats], hint: str = EMPTY_HINT, caption: str = "") -> None:
+        """Draw the gradient norms of ``history`` (one event per epoch); ``caption`` says whose."""
         self._series = gradient_series(history)
         self._ratio = ratio_text(history[-1].layers) if history else ""
         self._hint = hint
         parts = ["[b]Gradient norm (log)[/b]"]
+        if caption:
+            parts[0] += f" [dim]{escape(caption)}[/]"
         for index, (name, _, _) in enumerate(self._series):
             color = ANSI_NAMES.get(layer_color(index), "ansi_cyan")
             parts.append(f"[{color}]{mark(index)}[/] {name}")
@@ -182,6 +185,7 @@ class InsideView(Vertical):
         self._history: list[LayerStats] = []
         self._names: list[str] = []
         self._hint = EMPTY_HINT
+        self._caption = ""
         self._column_keys: list[Any] = []
         self.selected = 0
 
@@ -201,6 +205,7 @@ class InsideView(Vertical):
         """Forget the shown run (a new run starts, or a run without statistics)."""
         self._history = []
         self._hint = hint
+        self._caption = ""
         if self.is_mounted:
             self.query_one(DataTable).clear()
             self._names = []
@@ -212,10 +217,13 @@ class InsideView(Vertical):
         if self.is_mounted:
             self._redraw()
 
-    def show_history(self, history: list[LayerStats], hint: str = EMPTY_HINT) -> None:
-        """A whole run's statistics at once (a past run)."""
+    def show_history(
+        self, history: list[LayerStats], hint: str = EMPTY_HINT, caption: str = ""
+    ) -> None:
+        """A whole run's statistics at once (a past run, or a sweep's variant: ``caption``)."""
         self._history = list(history)
         self._hint = hint
+        self._caption = caption
         if self.is_mounted:
             self._redraw()
 
@@ -233,7 +241,7 @@ class InsideView(Vertical):
     # ------------------------------------------------------------------ drawing
 
     def _redraw(self) -> None:
-        self.query_one(GradientChart).show(self._history, self._hint)
+        self.query_one(GradientChart).show(self._history, self._hint, self._caption)
         self._fill_table()
         self._draw_histogram()
 
