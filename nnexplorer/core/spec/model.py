@@ -203,6 +203,7 @@ class GridSpec(Section):
     params: dict[str, list[Any]] = Field(default_factory=dict)
     backend: GridBackendName = "local"
     scheduler: str | None = None
+    fuse_folds: bool | None = None  # unset: fused where the search supports it
 
     @model_validator(mode="before")
     @classmethod
