@@ -159,7 +159,7 @@ def test_diverging_candidate_fails_and_search_goes_on(tiny_spec_data, tmp_path):
 
 
 def test_all_failing_grid_is_one_clear_failure(tiny_spec_data, tmp_path):
-    tiny_spec_data["fit"]["epochs"] = 3
+    tiny_spec_data["fit"]["epochs"] = 10  # a diverged fit stops at once: time enough for all
     spec = grid_spec(
         tiny_spec_data,
         {

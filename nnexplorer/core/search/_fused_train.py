@@ -125,6 +125,11 @@ class FusedTrainer:
 
         b, n = ops.shape(pred)[0], ops.shape(pred)[1]
         flat_pred = ops.reshape(pred, (b * n, pred.shape[-1]))
+        logits = getattr(pred, "_keras_logits", None)
+        if logits is not None:
+            # Keras computes a softmax or sigmoid output's cross-entropy from its logits
+            # (unbounded, exact gradients); a reshape would hide them, so carry them over.
+            flat_pred._keras_logits = ops.reshape(logits, (b * n, pred.shape[-1]))
         flat_y = ops.reshape(y, (b * n, *y.shape[2:]))
         return ops.reshape(self.loss(flat_y, flat_pred), (b, n))
 
