@@ -32,6 +32,7 @@ from nnexplorer.core.search._fit import (
     candidate_spec,
     parse_config,
 )
+from nnexplorer.core.search._fused_net import NotFusable
 from nnexplorer.core.search._journal import score_of
 from nnexplorer.core.spec import ExperimentSpec
 
@@ -136,6 +137,8 @@ def _fit(
         raise
     except Exception as exc:
         reason = describe_error(exc)
+        if isinstance(exc, NotFusable):
+            reason = f"{exc} (set grid.fuse_folds = false to fit each fold on its own)"
         for member in members:
             if member.outcome is None:
                 member.ctx.fit_seconds = (time.perf_counter() - started) / len(members)
