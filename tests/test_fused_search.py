@@ -202,6 +202,29 @@ def test_cancel_on_one_path_and_resume_on_the_other(tiny_spec_data, tmp_path, fi
     assert resumed.best_params == whole.best_params
 
 
+def test_a_stop_inside_a_fused_fit_records_no_partial_fold(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"].update(epochs=300, batch_size=4, shuffle=False)
+    spec = grid_spec(tiny_spec_data, GRID)
+    run_dir = tmp_path / "run"
+    cancel, seen = threading.Event(), []
+
+    def emit(event):
+        seen.append(event)
+        if isinstance(event, EpochEnded) and event.epoch == 2:
+            cancel.set()  # every copy of the first fused model is mid-training
+
+    result, _ = run(spec, run_dir, True, cancel, emit=emit)
+    assert result.status == "cancelled"
+    last: dict[tuple, int] = {}
+    for e in seen:
+        if isinstance(e, EpochEnded):
+            last[(e.candidate, e.fold)] = e.epoch
+    assert len(last) == 4  # one model: 2 candidates x 2 folds, stopped together
+    assert max(last.values()) < 300
+    kept = journal(run_dir) if (run_dir / "fits.jsonl").exists() else {}
+    assert kept == {}  # a stopped fold is not a finished fit
+
+
 def test_early_stopping_stops_each_fold_on_its_own(tiny_spec_data, tmp_path):
     tiny_spec_data["fit"].update(
         epochs=12,
