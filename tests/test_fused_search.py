@@ -120,6 +120,20 @@ def test_unequal_folds_pad_with_rows_of_weight_zero(tiny_spec_data, tmp_path):
         assert a[key]["score"] == pytest.approx(b[key]["score"], abs=1e-6)
 
 
+def test_candidates_with_other_epochs_share_a_model(tiny_spec_data, tmp_path):
+    tiny_spec_data["fit"]["shuffle"] = False
+    spec = grid_spec(tiny_spec_data, {"fit.epochs": [2, 5]})
+    fused, events = run(spec, tmp_path / "fused", fuse=True)
+    plain, _ = run(spec, tmp_path / "plain", fuse=False)
+    assert fused.status == plain.status == "completed"
+    assert "folds fused: 1 model(s) of 2 candidate(s) x 2 folds" in announced(events)
+    a, b = journal(tmp_path / "fused"), journal(tmp_path / "plain")
+    assert [a[(c, 0)]["epochs_completed"] for c in (0, 1)] == [2, 5]
+    for key in b:
+        assert a[key]["epochs_completed"] == b[key]["epochs_completed"]
+        assert a[key]["score"] == pytest.approx(b[key]["score"], abs=1e-6)
+
+
 def _iris_with_an_extreme_row(folder: Path, spec_data: dict) -> Path:
     """Iris as a CSV with one huge feature in a row that the search trains on (not a test row):
     the one fold whose training rows hold it diverges."""
