@@ -11,7 +11,14 @@ start and TensorFlow import included), settings alternate between the two, and e
 wall-time ratio is printed with the median over repeats. The script also checks that both find
 the same best candidate and that every candidate's mean score agrees.
 
-Target: nnexplorer at n_jobs=-1 takes at most 0.6x the plain script's time at n_jobs=-1.
+nnexplorer runs twice per setting: with its default, fused folds (each candidate's folds, and the
+candidates sharing a network, trained as copies of one network in one model), and unfused
+(``grid.fuse_folds = false``: one scikeras fit per fold under GridSearchCV); ``--fuse on|off``
+runs only one of them. The fused run must find the same best parameters as the unfused one, with
+every candidate's mean score within 0.01 (``--fuse-tolerance``).
+
+Target: nnexplorer (fused) at n_jobs=-1 takes at most 0.4x the plain script's time at n_jobs=-1.
+The machine's load average is printed before and after: the ratios mean little on a busy machine.
 
 With ``--scheduler ADDRESS`` it compares the two backends instead: the same grid with
 ``[grid] backend = "dask"`` on the Dask cluster at ADDRESS against the local backend (n_jobs from
@@ -22,6 +29,7 @@ also pays their TensorFlow start; both the first and the median ratio are printe
     .venv/bin/python bench/grid.py                    # 10 epochs, n_jobs -1 and 1, 1 repeat
     .venv/bin/python bench/grid.py --epochs 20 --repeats 3 --jobs -1
     .venv/bin/python bench/grid.py --jobs -1 --variant reuse=0 --variant warm=0,group=0
+    .venv/bin/python bench/grid.py --jobs -1 --repeats 3 --variant fusec=0   # folds only
     .venv/bin/python bench/grid.py --scheduler tcp://127.0.0.1:8786 --repeats 2
 """
 
@@ -44,7 +52,8 @@ import numpy as np
 from nnexplorer.core import datasets
 from nnexplorer.core.spec import ExperimentSpec, load_preset, save_preset
 
-TARGET = 0.6
+TARGET = 0.4
+FUSE_TOLERANCE = 0.01
 GRID_KEYS = {  # the digits preset's grid keys -> the plain script's scikeras parameters
     "optimizer__learning_rate": "optimizer__learning_rate",
     "layers.0.units": "model__units",
@@ -193,8 +202,15 @@ def parse_variant(text: str) -> dict[str, Any]:
             out["warm_workers"] = value not in ("0", "false", "no")
         elif key == "group":
             out["group_fits"] = value not in ("0", "false", "no")
+        elif key == "fuse":
+            out["fuse_folds"] = value not in ("0", "false", "no")
+        elif key == "fusec":
+            out["fuse_candidates"] = value not in ("0", "false", "no")
         else:
-            sys.exit(f"bench/grid.py: unknown variant setting {key!r} (reuse, spe, warm, group)")
+            sys.exit(
+                f"bench/grid.py: unknown variant setting {key!r} "
+                "(reuse, spe, warm, group, fuse, fusec)"
+            )
     return out
 
 
@@ -225,13 +241,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", default=[], help="extra nnexplorer run")
     parser.add_argument("--tolerance", type=float, default=0.02, help="allowed score difference")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="compare with a Dask cluster")
+    parser.add_argument("--fuse", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--fuse-tolerance", type=float, default=FUSE_TOLERANCE)
     args = parser.parse_args(argv)
     spec = load_preset("digits", [f"fit.epochs={args.epochs}"])
     check_preset(spec)
     if args.scheduler:
         return compare_backends(spec, args)
     jobs = args.jobs or [-1, 1]
-    variants = [("nnexplorer", {})] + [(f"nnexplorer[{v}]", parse_variant(v)) for v in args.variant]
+    variants = [(f"nnexplorer[{v}]", parse_variant(v)) for v in args.variant]
+    if args.fuse in ("both", "off"):
+        variants.insert(0, (UNFUSED, {"fuse_folds": False}))
+    if args.fuse in ("both", "on"):
+        variants.insert(0, ("nnexplorer", {"fuse_folds": True}))
+    print(f"load average before: {load()}", flush=True)
     grid = {f"net__{GRID_KEYS[k]}": v for k, v in spec.grid.params.items()}
     with tempfile.TemporaryDirectory(prefix="nnx-bench-grid-") as tmp:
         folder = Path(tmp)
@@ -241,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         save_preset(spec, preset)
         times: dict[tuple[str, int], list[float]] = {}
         results = []
+        by_name: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for repeat in range(args.repeats):
             for n_jobs in jobs:
                 order = [("plain", {}), *variants]
@@ -259,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                         sys.exit(f"bench/grid.py: {name} {result['status']}: {result['message']}")
                     times.setdefault((name, n_jobs), []).append(result["wall"])
                     results.append(result)
+                    by_name.setdefault((name, n_jobs), []).append(result)
                     used = f" ({result['used']} used)" if "used" in result else ""
                     print(
                         f"{name:>28} n_jobs={n_jobs:>2}{used}: {result['wall']:7.1f} s "
@@ -267,10 +292,54 @@ def main(argv: list[str] | None = None) -> int:
                         f"{result['best_params']} {result['best_score']:.4f}",
                         flush=True,
                     )
+    print(f"load average after: {load()}")
     report(times, jobs, [name for name, _ in variants])
     problems = compare(results, args.tolerance)
     print("results agree" if not problems else "RESULTS DIFFER:\n  " + "\n  ".join(problems))
-    return 1 if problems else 0
+    differ = False
+    if args.fuse == "both":
+        differ = not fused_agrees(by_name, jobs, args.fuse_tolerance)
+    return 1 if problems or differ else 0
+
+
+UNFUSED = "nnexplorer[unfused]"
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages and the core count."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} core(s)"
+
+
+def fused_agrees(
+    by_name: dict[tuple[str, int], list[dict[str, Any]]], jobs: list[int], tolerance: float
+) -> bool:
+    """Fused against unfused, run by run: the same best parameters, mean scores within
+    ``tolerance``; prints both paths' figures."""
+    ok = True
+    print(f"\nfused against unfused (tolerance {tolerance}):")
+    for n_jobs in jobs:
+        pairs = zip(by_name[("nnexplorer", n_jobs)], by_name[(UNFUSED, n_jobs)], strict=True)
+        for repeat, (fused, unfused) in enumerate(pairs, start=1):
+            same = fused["best_params"] == unfused["best_params"]
+            gaps = {k: abs(fused["scores"][k] - v) for k, v in unfused["scores"].items()}
+            worst = max(gaps, key=gaps.__getitem__)
+            print(
+                f"  n_jobs={n_jobs:>2} run {repeat}: best params equal: {'yes' if same else 'NO'} "
+                f"(fused {fused['best_score']:.4f}, unfused {unfused['best_score']:.4f}); "
+                f"largest mean-score gap {gaps[worst]:.4f} at {worst}"
+            )
+            for key in sorted(unfused["scores"]):
+                print(
+                    f"      {key}: fused {fused['scores'][key]:.4f}  "
+                    f"unfused {unfused['scores'][key]:.4f}"
+                )
+            ok = ok and same and gaps[worst] <= tolerance
+    print("fused results agree" if ok else "FUSED RESULTS DIFFER from unfused")
+    return ok
 
 
 def compare_backends(spec: ExperimentSpec, args: argparse.Namespace) -> int:
@@ -331,7 +400,7 @@ def report(times: dict[tuple[str, int], list[float]], jobs: list[int], names: li
             for base_jobs in jobs:
                 plain = statistics.median(times[("plain", base_jobs)])
                 mark = ""
-                if n_jobs == base_jobs == -1 and name == "nnexplorer":
+                if n_jobs == base_jobs == -1 and name == "nnexplorer":  # fused
                     verdict = "met" if mine / plain <= TARGET else "NOT met"
                     mark = f"  (target <= {TARGET}: {verdict})"
                 print(

@@ -159,7 +159,7 @@ def test_diverging_candidate_fails_and_search_goes_on(tiny_spec_data, tmp_path):
 
 
 def test_all_failing_grid_is_one_clear_failure(tiny_spec_data, tmp_path):
-    tiny_spec_data["fit"]["epochs"] = 3
+    tiny_spec_data["fit"]["epochs"] = 10  # a diverged fit stops at once: time enough for all
     spec = grid_spec(
         tiny_spec_data,
         {
@@ -221,7 +221,8 @@ def test_cancel_keeps_finished_fits_and_resume_completes(tiny_spec_data, tmp_pat
 
 def test_killed_worker_ends_search_with_clear_message(tiny_spec_data, tmp_path):
     tiny_spec_data["fit"]["epochs"] = 20
-    spec = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=2)
+    # three networks for two workers: a fused model is still to train when the first ends
+    spec = grid_spec(tiny_spec_data, {**GRID_2X2, "layers.0.units": [4, 8, 12]}, n_jobs=2)
     run_dir = tmp_path / "run"
     killed: list[int] = []
 
@@ -244,7 +245,7 @@ def test_killed_worker_ends_search_with_clear_message(tiny_spec_data, tmp_path):
     time.sleep(1)
     assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in others)
     assert len(journal(run_dir)) >= 1  # the finished fit is kept
-    assert len(grid_rows(run_dir)) == 4
+    assert len(grid_rows(run_dir)) == 6
 
 
 def _running(pid: int) -> bool:
@@ -299,8 +300,9 @@ def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
     from nnexplorer.core.events import from_json
     from nnexplorer.core.runs import create_run_dir
 
-    tiny_spec_data["fit"]["epochs"] = 5
-    spec = grid_spec(tiny_spec_data, GRID_2X2, n_jobs=2)
+    tiny_spec_data["fit"]["epochs"] = 10
+    # three networks for two workers: a fused model is still to train when the first ends
+    spec = grid_spec(tiny_spec_data, {**GRID_2X2, "layers.0.units": [4, 8, 12]}, n_jobs=2)
     run_dir = create_run_dir(tmp_path / "runs", spec, "grid")
     command = [sys.executable, "-m", "nnexplorer.core.worker", str(run_dir), "--grid"]
     with open(tmp_path / "stderr.log", "w") as stderr:
@@ -317,7 +319,7 @@ def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
         assert proc.wait(timeout=120) == 130
     assert isinstance(last, RunFinished) and last.status == "cancelled"
     kept = journal(run_dir)
-    assert 1 <= len(kept) < 8
+    assert 1 <= len(kept) < 12
     done_before = {(r["candidate"], r["fold"]) for r in kept}
 
     resumed = subprocess.run(
@@ -329,8 +331,8 @@ def test_worker_process_ctrl_c_then_resume(tiny_spec_data, tmp_path):
     assert not trained & done_before
     assert events[-1].status == "completed"
     rows = grid_rows(run_dir)
-    assert len(rows) == 4 and all(r["status"] == "completed" for r in rows)
-    assert len(journal(run_dir)) == 8
+    assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
+    assert len(journal(run_dir)) == 12
 
 
 def test_probability_scoring_on_a_binary_task(tiny_spec_data, tmp_path):

@@ -163,10 +163,12 @@ def _callback_class() -> type:
                 return
             self.exploded = True
             optimizer = self.model.optimizer
-            try:
-                lr: Any = float(optimizer.learning_rate)
-            except (TypeError, ValueError):
-                lr = None
+            lr: Any = getattr(self.model, "learning_rate", None)  # a fused branch's own rate
+            if lr is None:
+                try:
+                    lr = float(optimizer.learning_rate)
+                except (TypeError, ValueError):
+                    lr = None
             lowest = min(self._losses)
             message = exploding_message(loss, epoch, lowest, type(optimizer).__name__, lr)
             if self.candidate is not None:

@@ -69,7 +69,7 @@ __all__ = [
 
 
 _CURRENT: FitContext | None = None
-_ONE_FIT = threading.RLock()  # the current fit, the reused network and Keras' session are global
+ONE_FIT = threading.RLock()  # the current fit, the reused network and Keras' session are global
 _PROCESS: dict[str, Any] = {}
 _MODEL: dict[str, Any] = {}
 
@@ -139,7 +139,7 @@ def warm_up_dask(planned: dict[str, int]) -> str:
     worker = dask_worker()
     if worker is not None:
         configure_process(_dask_threads(worker, planned), 0, worker=False)
-    with _ONE_FIT:
+    with ONE_FIT:
         _first_fit()
     return str(getattr(worker, "address", ""))
 
@@ -221,6 +221,14 @@ def _model_for(config: SearchConfig, spec: ExperimentSpec, like: Any, reuse: boo
     return model
 
 
+def fresh_session() -> None:
+    """Forget the reused network and start a new Keras session (a fused fit builds its own)."""
+    import keras
+
+    _MODEL.clear()
+    keras.backend.clear_session()
+
+
 def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
     """scikeras' ``model``: the candidate's compiled network (reused when only training differs)."""
     ctx = _CURRENT
@@ -242,7 +250,7 @@ def build_keras_model(meta: dict[str, Any], params: dict[str, Any]) -> Any:
 
 def run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, Any]) -> Any:
     """One fit; a process runs one at a time (a Dask worker may have several threads)."""
-    with _ONE_FIT:
+    with ONE_FIT:
         return _run_fit(estimator, parent_fit, x, y, kwargs)
 
 
@@ -258,7 +266,7 @@ def _run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, 
     try:
         spec = ctx.begin()
         setup_process(ctx.config)
-        estimator._nnx_one_hot = _one_hot(spec, y)
+        estimator._nnx_one_hot = one_hot(spec, y)
         _CURRENT = ctx
         _PROCESS["warm"] = True  # a warm-up after this would only clear the reused network
         parent_fit(x, y, **kwargs)
@@ -281,14 +289,14 @@ def _run_fit(estimator: Any, parent_fit: Any, x: Any, y: Any, kwargs: dict[str, 
         raise FitCancelled("the search was stopped")
     if status == "diverged":
         loss = ctx.callback.last_metrics.get("loss", "NaN")
-        target = _target_stats(spec, y)
+        target = target_stats(spec, y)
         reason = divergence_message(spec, ctx.callback.diverged_epoch, loss, target)
         ctx.finish(math.nan, "failed", reason)
         raise FitFailed(reason)
     return estimator
 
 
-def _target_stats(spec: ExperimentSpec, y: Any) -> tuple[float, float] | None:
+def target_stats(spec: ExperimentSpec, y: Any) -> tuple[float, float] | None:
     """A regression target's mean and standard deviation (for the divergence hint)."""
     if spec.data.task == "classification" or not np.issubdtype(np.asarray(y).dtype, np.floating):
         return None
@@ -305,7 +313,8 @@ def _spec_of(estimator: Any) -> ExperimentSpec:
     return base_spec(json.dumps(config.spec, sort_keys=True))
 
 
-def _one_hot(spec: ExperimentSpec, y: Any) -> bool:
+def one_hot(spec: ExperimentSpec, y: Any) -> bool:
+    """Whether the loss wants one-hot targets (the target encoder's ``loss``)."""
     from nnexplorer.core.heads import resolve_head
 
     if spec.data.task == "regression":
@@ -408,14 +417,16 @@ def _classes() -> dict[str, type]:
                 return StandardTargetEncoder()
             return super().target_encoder
 
-    for cls in (NnxKerasClassifier, NnxKerasRegressor):
+    for cls in (NnxKerasClassifier, NnxKerasRegressor, StandardTargetEncoder):
         cls.__module__ = __name__
         cls.__qualname__ = cls.__name__
-    return {cls.__name__: cls for cls in (NnxKerasClassifier, NnxKerasRegressor)}
+    return {
+        cls.__name__: cls for cls in (NnxKerasClassifier, NnxKerasRegressor, StandardTargetEncoder)
+    }
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("NnxKerasClassifier", "NnxKerasRegressor"):
+    if name in ("NnxKerasClassifier", "NnxKerasRegressor", "StandardTargetEncoder"):
         return _classes()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -40,6 +40,7 @@ NOT_IDENTITY: tuple[tuple[str, str], ...] = (
     ("grid", "n_jobs"),
     ("grid", "backend"),  # a search may resume on another backend
     ("grid", "scheduler"),
+    ("grid", "fuse_folds"),  # fused and separate fits record the same folds
     ("experiment", "name"),
     ("experiment", "description"),
     ("data", "max_file_mb"),

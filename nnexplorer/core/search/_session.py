@@ -97,6 +97,8 @@ def grid_search(
     steps_per_execution: int | None = None,
     warm_workers: bool = True,
     group_fits: bool = True,
+    fuse_folds: bool | None = None,
+    fuse_candidates: bool = True,
 ) -> SearchResult:
     """Search ``spec.grid`` and record it in ``run_dir``.
 
@@ -112,6 +114,8 @@ def grid_search(
     when only learning rate, epochs or batch size change), ``steps_per_execution`` (training
     steps per call into TensorFlow, default 8), ``warm_workers`` (start the worker processes
     while this one loads data) and ``group_fits`` (hand each worker all fits of one network).
+    ``fuse_folds`` overrides ``grid.fuse_folds`` (train each candidate's folds as one model,
+    see :mod:`._fused`); ``fuse_candidates`` also fuses candidates that share a network.
 
     The only exception raised is :class:`~nnexplorer.core.errors.RunInUse`, before anything is
     written, when another process holds the run directory's lock.
@@ -124,6 +128,8 @@ def grid_search(
         "spe": steps_per_execution,
         "warm": warm_workers,
         "group": group_fits,
+        "fuse": fuse_folds,
+        "fuse_candidates": fuse_candidates,
     }
     with run_lock(run_dir):
         return _run_search(spec, run_dir, emit, cancel, resume, options)
@@ -305,7 +311,8 @@ def _start(
             message=(
                 f"{state.search_name}: {space.n_candidates} candidates x {state.grid.cv} "
                 f"folds, scoring {state.scoring}, {w.n_jobs} process(es) "
-                f"({w.reason}), {w.threads} TensorFlow thread(s) each"
+                f"({w.reason}), {w.threads} TensorFlow thread(s) each; "
+                f"{state.fusion.describe(state.grid.cv)}"
             ),
         )
     )

@@ -25,6 +25,7 @@ from nnexplorer.core.formatting import count
 from nnexplorer.core.search._dask import dask_failure
 from nnexplorer.core.search._estimator import make_estimator
 from nnexplorer.core.search._fit import FOLD_PARAM, FitFailed, JournalScorer, SearchConfig
+from nnexplorer.core.search._fused import FusionPlan, check_classes, fused_search, plan_fusion
 from nnexplorer.core.search._pool import (
     death_message,
     gpus_without_tensorflow,
@@ -88,6 +89,7 @@ class SearchState:
     test_fold: Any = None  # each row's test fold under ``cv``
     touched: bool = True  # False while a resume has not changed anything in the run folder
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    fusion: FusionPlan = field(default_factory=FusionPlan)  # see _fused
     _planned: Workers | None = None
     _busy: float = field(default_factory=other_load)
 
@@ -109,9 +111,10 @@ class SearchState:
         spec = self.spec
         self.seed = spec.experiment.seed if spec.experiment.seed is not None else 0
         self.space = build_space(spec, self.seed)
-        self._planned = plan_workers(
-            self._n_jobs(), self._n_fits(), gpus_without_tensorflow(), busy=self._busy
-        )
+        gpus = gpus_without_tensorflow()
+        jobs = plan_workers(self._n_jobs(), self._n_fits(), gpus, busy=self._busy).n_jobs
+        self.fusion = plan_fusion(spec, self.grid, self.space, self.options, n_jobs=jobs)
+        self._planned = plan_workers(self._n_jobs(), self._n_fits(), gpus, busy=self._busy)
         if warm and self.cluster is None:
             self._warm_up(self._planned)
 
@@ -119,7 +122,10 @@ class SearchState:
         return int(self.options.get("n_jobs") or self.grid.n_jobs)
 
     def _n_fits(self) -> int:
+        """Tasks for the workers: fits, or fused groups."""
         assert self.space is not None
+        if self.fusion.fused:
+            return len(self.fusion.groups)
         return self.space.n_candidates * self.grid.cv
 
     def load(self) -> None:
@@ -151,6 +157,7 @@ class SearchState:
         self.versions = {**machine["versions"], "nnexplorer": __version__}
         self.scoring = self.grid.scoring or default_scoring(self.data.task)
         _check_scoring(self.scoring)
+        self.fusion = check_classes(self.fusion, self.data.task, self.y, self.test_fold)
         self.workers = plan_workers(
             self._n_jobs(), self._n_fits(), len(machine["gpus"]), busy=self._busy
         )
@@ -226,6 +233,8 @@ class SearchState:
             "error_score": math.nan,
             "return_train_score": False,
         }
+        if self.fusion.fused:
+            return fused_search(pipeline, self.space, self.fusion, self.data.task, **common)
         if self.grid.search != "halving":
             common["pre_dispatch"] = "all"  # whole batches from the start (see batch_size)
         grid = self.space.param_grid
@@ -251,6 +260,8 @@ class SearchState:
         space = self.space
         if space is None or self.grid.search != "grid" or self.workers.n_jobs < 2:
             return 1
+        if self.fusion.fused:
+            return 1  # a fused group is one task already
         if not self.options.get("group", True):
             return 1
         blocks = len(space.param_grid)

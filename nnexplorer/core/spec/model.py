@@ -222,6 +222,7 @@ class GridSpec(Section):
     setups: dict[str, dict[str, Any]] = Field(default_factory=dict)
     backend: GridBackendName = "local"
     scheduler: str | None = None
+    fuse_folds: bool | None = None  # unset: fused where the search supports it
 
     @model_validator(mode="before")
     @classmethod
