@@ -19,23 +19,11 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 
 from nnexplorer.core.help import DEFAULT_LANG, Lesson, find_lesson
+from nnexplorer.tui.screens.main import PANE_TITLES
 
 MAX_STEPS = 9  # steps are chosen with the keys 1..9
-# The titles of the panes the steps name, with the key that shows each from anywhere.
-PANE_LABELS = {
-    "data": "Data",
-    "layers": "Layers",
-    "training": "Training",
-    "grid": "Grid",
-    "charts": "Charts",
-    "results": "Results",
-    "heatmap": "Heatmap",
-    "log": "Log",
-    "inside": "Inside",
-    "evaluation": "Evaluation",
-    "boundary": "Boundary",
-    "runs": "Runs (F3)",
-}
+# The titles of the panes the steps name (the runs browser is a screen: its key says how).
+PANE_LABELS = {**PANE_TITLES, "runs": "Runs (F3)"}
 # Fixed lines of the panel, in each language (pane and key names stay English).
 WORDS = {
     "en": {
