@@ -46,6 +46,22 @@ async def test_starts_ready_and_quits_without_asking(tiny):
         await wait_for(pilot, lambda: not app.is_running)
 
 
+async def test_ctrl_q_during_start_up_waits_for_the_panes_then_quits(tiny):
+    """A quit while the editor panes are still being built must not tear them down mid-mount."""
+    app = make_app(tiny, runner_factory=FakeRunner(train_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        built: list[bool] = []
+        app.exit = lambda *a, _exit=app.exit, **k: (
+            built.append(app.main.editors_built),
+            _exit(*a, **k),
+        )[1]
+        assert not app.main.editors_built  # they are built 0.3 s after the first frame
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert built and built[0] is True
+    assert app.return_code == 0
+
+
 async def test_train_fills_charts_results_and_status(tiny):
     runner = FakeRunner(train_script(epochs=4))
     app = make_app(tiny, runner_factory=runner)

@@ -45,6 +45,7 @@ from nnexplorer.tui.widgets.lesson_notes import LessonNotes
 from nnexplorer.tui.widgets.results_table import ResultsTable
 from nnexplorer.tui.widgets.views import show_record
 
+QUIT_BUILD_GRACE = 5.0  # seconds a quit waits at most for the editor panes being built
 QUIT_GRACE = 10.0  # seconds quitting waits for a stopping run; then it stops on its own
 START_STATE = "Ready. Focus: the layer list; alt+1-0 panes"
 START_FOCUS = (
@@ -100,6 +101,7 @@ class NNExplorerApp(App[int]):
         self._shown_before = True
         self.lesson_flow = LessonFlow(self)
         self._quitting = False
+        self._exit_when_built = False  # ctrl+q came while the editor panes were being built
         self.left_running: list[Path] = []  # runs that quitting left going (Leave running)
         self.still_stopping: list[Path] = []  # runs asked to stop that had not ended at exit
 
@@ -246,6 +248,8 @@ class NNExplorerApp(App[int]):
     def on_main_screen_editor_mounted(self, message: MainScreen.EditorMounted) -> None:
         message.editor.load(self.draft.data)
         message.editor.show_problems(self.draft.problems())
+        if self._exit_when_built and self.main.editors_built:
+            self.exit(0)
 
     def on_field_edited(self, message: FieldEdited) -> None:
         self.draft.apply(message.path, message.value)
@@ -382,7 +386,11 @@ class NNExplorerApp(App[int]):
         """Quit; while a run is active, ask: Stop it, Leave it running, or Cancel."""
         run = self.run_control.active_run
         if run is None:
-            self.exit(0)
+            if self.main.editors_built:
+                self.exit(0)
+            else:  # quitting mid-build would tear the panes down while they mount
+                self._exit_when_built = True
+                self.set_timer(QUIT_BUILD_GRACE, lambda: self.exit(0))
             return
         if isinstance(self.screen, QuitDialog) or self._quitting:
             return
