@@ -25,10 +25,12 @@ async def notified(pilot, app: NNExplorerApp) -> None:
     await wait_for(pilot, lambda: marker in notes(app))
 
 
-def footer_key_disabled(app: NNExplorerApp, key: str) -> bool:
-    found = [k for k in app.main.query(FooterKey) if k.key == key]
-    assert found, f"{key} is not in the footer"
-    return found[0].has_class("-disabled")
+def footer_dims(app: NNExplorerApp, **wanted: bool) -> bool:
+    """Whether the footer shows each key of ``wanted`` dimmed (True) or not (False).
+
+    The footer follows the bindings through a message: poll this with ``wait_for``."""
+    shown = {k.key: k.has_class("-disabled") for k in app.main.query(FooterKey)}
+    return all(shown.get(key) is dimmed for key, dimmed in wanted.items())
 
 
 @pytest.mark.parametrize(
@@ -59,8 +61,7 @@ async def test_keys_and_palette_offer_only_what_can_run_now(tiny_spec):
     runner = FakeRunner(train_script(epochs=4, hold_after=1))
     app = make_app(tiny_spec, runner_factory=runner)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert footer_key_disabled(app, "f7") and not footer_key_disabled(app, "f5")
+        await wait_for(pilot, lambda: footer_dims(app, f7=True, f5=False))
         assert "Stop (F7)" not in palette(app) and palette(app) >= RUN_STARTERS
         await pilot.press("f7")  # dimmed: nothing to stop, nothing happens
         await notified(pilot, app)
@@ -69,9 +70,7 @@ async def test_keys_and_palette_offer_only_what_can_run_now(tiny_spec):
         train = next(c for c in app.get_system_commands(app.main) if c.title == "Train (F5)")
         await train.callback()
         await wait_for(pilot, lambda: app.busy and app.runs["run1"].history)
-        await pilot.pause()
-        assert footer_key_disabled(app, "f5") and footer_key_disabled(app, "f6")
-        assert not footer_key_disabled(app, "f7")
+        await wait_for(pilot, lambda: footer_dims(app, f5=True, f6=True, f7=False))
         assert "Stop (F7)" in palette(app) and not RUN_STARTERS & palette(app)
         await pilot.press("f5", "f6")  # dimmed while the run is active
         await notified(pilot, app)
@@ -84,6 +83,5 @@ async def test_keys_and_palette_offer_only_what_can_run_now(tiny_spec):
         await wait_for(pilot, lambda: app.screen is app.main)
         await pilot.press("f7")
         await wait_for(pilot, lambda: not app.busy)
-        await pilot.pause()
         assert app.runs["run1"].status == "cancelled"
-        assert footer_key_disabled(app, "f7") and not footer_key_disabled(app, "f5")
+        await wait_for(pilot, lambda: footer_dims(app, f7=True, f5=False))

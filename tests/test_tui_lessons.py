@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inside_fakes import boundary_event, layer_entries
+from textual import events
 from textual.widgets import Markdown, OptionList, TabbedContent
 from textual.widgets._footer import FooterKey
 from tui_fakes import FakeRunner, log_text, sweep_script, wait_for
@@ -133,6 +134,21 @@ async def test_step_keys_jump_to_their_panes_and_f8_comes_back():
         assert notes(app).has_focus and editors.active == "lesson"
 
 
+async def test_a_late_hide_from_an_earlier_tab_switch_leaves_the_focus_on_the_notes():
+    # on a busy machine the Hide of "3" (Lesson tab hidden) can reach the notes after F8 has
+    # shown and focused them again; it must not send the focus to another pane
+    app = make_app(runner_factory=FakeRunner(sweep_script()))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(pilot, "activity-digits")
+        notes(app).post_message(events.Hide())
+        await pilot.pause(0.2)
+        assert notes(app).has_focus
+        # a real switch away still takes the focus with it
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.main.focused_pane() == "layers")
+        assert not notes(app).has_focus
+
+
 async def test_after_the_sweep_the_notes_point_at_the_views_and_each_variant_has_its_own():
     app = make_app(runner_factory=FakeRunner(sweep_with_stats()))
     async with app.run_test(size=SIZE) as pilot:
@@ -205,6 +221,8 @@ async def test_lessons_is_in_the_palette_and_the_footer():
         await wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
+        # the footer is rebuilt for the main screen's bindings: wait for its keys
+        await wait_for(pilot, lambda: [k for k in app.main.query(FooterKey) if k.key == "f8"])
         [key] = [k for k in app.main.query(FooterKey) if k.key == "f8"]
         assert key.description == "Lessons" and not key.has_class("-disabled")
 
@@ -213,7 +231,9 @@ async def test_the_footer_with_f8_still_fits_80_columns():
     app = make_app(runner_factory=FakeRunner(sweep_script()))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.main.editors_ready)
-        footer = list(app.main.query(FooterKey))
         # the fitted footer keeps the run keys, help, quit, F8 and pane switching
-        assert {"f1", "f5", "f6", "f7", "f8", "f2", "ctrl+q"} <= {k.key for k in footer}
+        wanted = {"f1", "f5", "f6", "f7", "f8", "f2", "ctrl+q"}
+        await wait_for(pilot, lambda: wanted <= {k.key for k in app.main.query(FooterKey)})
+        await pilot.pause()
+        footer = list(app.main.query(FooterKey))
         assert max(k.region.right for k in footer) <= 80

@@ -129,7 +129,7 @@ class LessonFlow:
         main = self._host.main
         main.show_side("editors")
         main.query_one("#editors", TabbedContent).active = LESSON_PANE
-        main.call_after_refresh(notes.focus)
+        main.focus_widget(notes)
 
     # ------------------------------------------------------------------ events
 

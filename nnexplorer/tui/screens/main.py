@@ -351,6 +351,16 @@ class MainScreen(Screen[None]):
             target = self.query_one(f"#{pane}", TabPane)
         self._focus_in(target)
 
+    def focus_widget(self, widget: Widget) -> None:
+        """Focus ``widget`` (at once once it is mounted); a pane shown before and still being
+        built then no longer takes the focus when it is ready."""
+        self._focus_wanted = None
+        self._field_wanted = None
+        if widget.is_mounted:
+            self.set_focus(widget)
+        else:
+            self.call_after_refresh(widget.focus)
+
     def show_field(self, pane: str, path: str) -> None:
         """Show ``pane`` and focus the field of the key path ``path`` (a problem's path)."""
         self.show_pane(pane)

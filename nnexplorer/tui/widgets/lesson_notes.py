@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
 from nnexplorer.core.help import DEFAULT_LANG, Lesson, find_lesson
@@ -99,6 +101,18 @@ class LessonNotes(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self._fill()
+
+    def _on_hide(self, event: events.Hide) -> None:
+        # A tab switch's Hide reaches this widget through its own queue, after the layout was
+        # drawn. When F8 has brought the Lesson tab back (and focused the notes) by then, that
+        # Hide is stale: Textual would blur the notes and move the focus to another pane.
+        if self.has_focus and self.shown_now:
+            event.prevent_default()
+
+    @property
+    def shown_now(self) -> bool:
+        """Whether the notes and every container above them are displayed at this moment."""
+        return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     # ------------------------------------------------------------------ verbs
 
