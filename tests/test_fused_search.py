@@ -61,7 +61,7 @@ def test_fused_matches_unfused_without_shuffling(tiny_spec_data, tmp_path):
     fused, fused_events = run(spec, tmp_path / "fused", fuse=True)
     plain, plain_events = run(spec, tmp_path / "plain", fuse=False)
     assert fused.status == plain.status == "completed", (fused.message, plain.message)
-    assert "folds fused: 2 model(s) of 2 candidate(s) x 2 folds" in announced(fused_events)
+    assert "folds fused: 2 models of 2 candidates x 2 folds" in announced(fused_events)
     assert "folds not fused (grid.fuse_folds = false)" in announced(plain_events)
     a, b = journal(tmp_path / "fused"), journal(tmp_path / "plain")
     assert sorted(a) == sorted(b) == [(c, f) for c in range(4) for f in range(2)]
@@ -126,7 +126,7 @@ def test_candidates_with_other_epochs_share_a_model(tiny_spec_data, tmp_path):
     fused, events = run(spec, tmp_path / "fused", fuse=True)
     plain, _ = run(spec, tmp_path / "plain", fuse=False)
     assert fused.status == plain.status == "completed"
-    assert "folds fused: 1 model(s) of 2 candidate(s) x 2 folds" in announced(events)
+    assert "folds fused: 1 model of 2 candidates x 2 folds" in announced(events)
     a, b = journal(tmp_path / "fused"), journal(tmp_path / "plain")
     assert [a[(c, 0)]["epochs_completed"] for c in (0, 1)] == [2, 5]
     for key in b:

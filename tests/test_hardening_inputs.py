@@ -261,7 +261,7 @@ def test_output_units_that_do_not_match_the_classes_are_refused(tmp_path, capsys
     assert cli.main(["validate", str(preset)]) == 2
     assert _errors(capsys) == [
         f"nnexplorer: error: {preset}: output.units: got 5; the data (sklearn:iris) has 3 "
-        "classes, so the output layer has 3 unit(s) (leave output.units out (it follows "
+        "classes, so the output layer has 3 units (leave output.units out (it follows "
         "from the task) or set 3)"
     ]
     assert cli.main(["run", str(preset), "--runs", str(tmp_path / "runs")]) == 2
@@ -309,7 +309,7 @@ def test_a_huge_grid_is_counted_first_and_refused_with_an_estimate(tmp_path, cap
         f"nnexplorer: error: {preset}: grid.params: 1,000,000 candidates x 3 folds = "
         "3,000,000 fits, more than 10,000; at about"
     )
-    assert "on 2 process(es) that is at least" in line
+    assert "on 2 processes that is at least" in line
     assert 'try search = "random" (with n_iter) or search = "halving"' in line
     assert "--yes" in line
     assert not (tmp_path / "runs").exists()

@@ -280,7 +280,7 @@ def test_journal_records_from_elsewhere_are_ignored_and_never_counted(tmp_path):
     assert result.status == "completed", result.message
     assert result.summary["fits_reused"] == len(kept)
     warnings = [e.message for e in events if isinstance(e, LogEvent) and e.level == "warning"]
-    assert any(w.startswith("ignored 3 journal record(s) that do not belong") for w in warnings)
+    assert any(w.startswith("ignored 3 journal records not of this grid") for w in warnings)
     aside = (run_dir / "fits.ignored.jsonl").read_text().splitlines()
     assert len(aside) == 3 and all("ignored_because" in json.loads(x) for x in aside)
     records = [json.loads(line) for line in journal.read_text().splitlines()]

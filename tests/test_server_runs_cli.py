@@ -274,5 +274,5 @@ def test_a_fake_two_gpu_machine_pins_each_slot_to_its_gpu(tiny, runs_dir, tmp_pa
     devices = nnx("devices", PATH=path)
     assert devices.returncode == 0, devices.stderr
     assert "CPU only (no GPU)" in devices.stdout
-    assert "the NVIDIA driver lists 2 GPU(s) TensorFlow cannot use" in devices.stdout
-    assert "2 slot(s) (slot 1 -> GPU 0, slot 2 -> GPU 1)" in devices.stdout
+    assert "the NVIDIA driver lists 2 GPUs TensorFlow cannot use" in devices.stdout
+    assert "2 slots (slot 1 -> GPU 0, slot 2 -> GPU 1)" in devices.stdout

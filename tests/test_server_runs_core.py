@@ -451,4 +451,4 @@ def test_gpu_device_label_memory_growth_and_listing_on_a_cpu(fake_smi, monkeypat
     assert server.cmd_devices(args) == 0
     out = capsys.readouterr().out
     assert "GPU 1: NVIDIA H200, 140.4 GiB, compute 9.0" in out
-    assert "1 slot(s) (slot 1 -> GPU 1)" in out
+    assert "1 slot (slot 1 -> GPU 1)" in out

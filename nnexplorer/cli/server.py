@@ -26,7 +26,7 @@ from nnexplorer.cli.headless import (
 )
 from nnexplorer.core.errors import NnxError
 from nnexplorer.core.events import Event, JsonLines, RunFinished, exit_code
-from nnexplorer.core.formatting import status_word
+from nnexplorer.core.formatting import count, status_word
 
 
 def run_detached(spec: Any, args: argparse.Namespace) -> int:
@@ -193,7 +193,7 @@ def _devices_lines(
     if driver and not seen["gpus"]:
         names = ", ".join(f"{g.id}: {g.name}" for g in driver)
         lines.append(
-            f"the NVIDIA driver lists {len(driver)} GPU(s) TensorFlow cannot use ({names})"
+            f"the NVIDIA driver lists {count(len(driver), 'GPU')} TensorFlow cannot use ({names})"
         )
     pins = ", ".join(
         f"slot {m['slot'] + 1} -> GPU {m['gpu']}"
@@ -202,7 +202,7 @@ def _devices_lines(
         for m in mapping
     )
     lines.append(
-        f"detached runs: {len(mapping)} slot(s) ({pins}); "
+        f"detached runs: {count(len(mapping), 'slot')} ({pins}); "
         "--slots N or NNEXPLORER_SLOTS, default one per GPU, else 1"
     )
     return lines

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexplorer.core.errors import ErrorItem, LimitError
+from nnexplorer.core.formatting import count
 from nnexplorer.core.shapes import layer_table, total_params
 from nnexplorer.core.spec import ExperimentSpec, GridSpec
 from nnexplorer.core.spec.paths import SETUP_KEY, candidate_data, canonical_key
@@ -333,8 +334,8 @@ def check_fits(
     message = (
         f"{candidates:,} candidates x {grid.cv} folds = {fits:,} fits{rounds}, more than "
         f"{limit:,}; "
-        f"at about {per_fit:.1f} s per fit on {workers} process(es) that is at least "
-        f"{fmt_long_duration(total)}"
+        f"at about {per_fit:.1f} s per fit on {count(workers, 'process', 'processes')} "
+        f"that is at least {fmt_long_duration(total)}"
     )
     hint = (
         'try search = "random" (with n_iter) or search = "halving", fewer values, '

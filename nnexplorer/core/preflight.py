@@ -17,6 +17,7 @@ from typing import Any
 
 from nnexplorer.core import limits
 from nnexplorer.core.errors import DataError, ErrorItem, NnxError, SpecError
+from nnexplorer.core.formatting import count
 from nnexplorer.core.heads import resolve_head
 from nnexplorer.core.shapes import dataset_shape
 from nnexplorer.core.spec import ExperimentSpec
@@ -57,7 +58,7 @@ def check_output_units(
     if task == "regression":
         why = f"{data} has one regression target, so the output layer has 1 unit"
     else:
-        why = f"{data} has {n_classes} classes, so the output layer has {expected} unit(s)"
+        why = f"{data} has {n_classes} classes, so the output layer has {count(expected, 'unit')}"
     message = f"got {units}; {why}"
     hint = f"leave output.units out (it follows from the task) or set {expected}"
     raise SpecError(message, hint, items=[ErrorItem(message, "output.units", file)])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnexplorer.core.errors import NnxError, RunError
+from nnexplorer.core.formatting import count
 from nnexplorer.core.search._fit import FitCancelled
 from nnexplorer.core.search._space import available_cores
 from nnexplorer.core.spec import GridSpec
@@ -122,8 +123,8 @@ class Cluster:
         return out
 
     def describe(self) -> str:
-        """``2 Dask worker(s) at tcp://...``."""
-        return f"{len(self.workers)} Dask worker(s) at {self.address}"
+        """``2 Dask workers at tcp://...``."""
+        return f"{count(len(self.workers), 'Dask worker')} at {self.address}"
 
     def warm_up(self) -> None:
         """Start TensorFlow on every worker (one tiny fit) while this process loads data."""

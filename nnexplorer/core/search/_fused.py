@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from nnexplorer.core.formatting import count
 from nnexplorer.core.search._estimator import held_out_validation
 from nnexplorer.core.search._fit import CONFIG_PARAM, FOLD_PARAM
 from nnexplorer.core.search._space import STEP, SearchSpace
@@ -54,7 +55,8 @@ class FusionPlan:
             return f"folds not fused ({self.reason})"
         sizes = sorted({len(g) for g in self.groups})
         each = "/".join(str(s) for s in sizes)
-        return f"folds fused: {len(self.groups)} model(s) of {each} candidate(s) x {n_folds} folds"
+        noun = "candidate" if sizes == [1] else "candidates"
+        return f"folds fused: {count(len(self.groups), 'model')} of {each} {noun} x {n_folds} folds"
 
 
 def fusion_blocker(spec: ExperimentSpec, grid: GridSpec, requested: bool | None) -> str:

@@ -275,7 +275,7 @@ def _start(
                 run_id=run_id,
                 level="warning",
                 message=(
-                    f"ignored {len(ignored)} journal record(s) that do not belong to this grid "
+                    f"ignored {count(len(ignored), 'journal record')} not of this grid "
                     f"({first}); they are set aside in {IGNORED_FILE}"
                 ),
             )
@@ -310,8 +310,8 @@ def _start(
             run_id=run_id,
             message=(
                 f"{state.search_name}: {space.n_candidates} candidates x {state.grid.cv} "
-                f"folds, scoring {state.scoring}, {w.n_jobs} process(es) "
-                f"({w.reason}), {w.threads} TensorFlow thread(s) each; "
+                f"folds, scoring {state.scoring}, {count(w.n_jobs, 'process', 'processes')} "
+                f"({w.reason}), {count(w.threads, 'TensorFlow thread')} each; "
                 f"{state.fusion.describe(state.grid.cv)}"
             ),
         )

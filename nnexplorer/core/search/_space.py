@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from nnexplorer.core.formatting import count
 from nnexplorer.core.spec import ExperimentSpec
 from nnexplorer.core.spec.paths import canonical_key, scikeras_param
 
@@ -179,11 +180,11 @@ def plan_workers(
     cores = cores or available_cores()
     if gpus:
         n_jobs = gpus if requested == -1 else min(requested, gpus)
-        reason = f"{gpus} GPU(s), one worker each"
+        reason = f"{count(gpus, 'GPU')}, one worker each"
     elif requested == -1:
         free = max(1, min(cores, int(cores - busy + 0.5)))
         n_jobs = free
-        reason = f"n_jobs=-1: {cores} core(s)" + (f", {free} free" if free < cores else "")
+        reason = f"n_jobs=-1: {count(cores, 'core')}" + (f", {free} free" if free < cores else "")
     else:
         n_jobs, reason = requested, f"n_jobs={requested}"
     n_jobs = max(1, min(n_jobs, max(1, n_fits)))
