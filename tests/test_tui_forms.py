@@ -507,6 +507,23 @@ async def test_grid_dask_backend_takes_a_scheduler(digits):
         assert field(app, "grid.scheduler").problem is None and app.draft.problems() == {}
 
 
+async def test_grid_fold_fits_are_fused_by_default_and_can_be_one_per_fold(digits):
+    app = Host(GridEditor(), digits)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        fold_fits = field(app, "grid.fuse_folds")
+        assert fold_fits.value is None and fold_fits.display  # unset: fused where supported
+        await choose(pilot, app, "grid.fuse_folds", "one")
+        assert app.posted[-1].grid["fuse_folds"] is False
+        await choose(pilot, app, "grid.fuse_folds", "fused")
+        assert app.posted[-1].grid["fuse_folds"] is True
+        assert app.draft.problems() == {}
+        await choose(pilot, app, "grid.fuse_folds", "auto")
+        assert "fuse_folds" not in app.posted[-1].grid
+        await choose(pilot, app, "grid.search", "sweep")  # a sweep has no folds
+        assert not fold_fits.display
+
+
 # ---------------------------------------------------------------------- layout
 
 

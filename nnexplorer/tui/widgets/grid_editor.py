@@ -38,7 +38,19 @@ COMMON_KEYS = (
     "hidden.kernel_regularizer.l2",
     "hidden.kernel_constraint.max_norm",
 )
-SETTINGS = ("cv", "scoring", "n_jobs", "search", "n_iter", "factor", "backend", "scheduler")
+SETTINGS = (
+    "cv",
+    "scoring",
+    "n_jobs",
+    "search",
+    "n_iter",
+    "factor",
+    "fuse_folds",
+    "backend",
+    "scheduler",
+)
+# fused: a candidate's folds train as copies of the network in one model (unset: where supported)
+FOLD_FITS = (("fused", True), ("one per fold", False))
 DEFAULTS = GridSpec().model_dump()
 
 
@@ -162,6 +174,14 @@ class GridEditor(FieldForm):
         yield FormField("grid.search", "Search", "choice", choices=choices_of(vocab.SEARCH_KINDS))
         yield FormField("grid.n_iter", "Candidates", "int")
         yield FormField("grid.factor", "Halving factor", "int")
+        yield FormField(
+            "grid.fuse_folds",
+            "Fold fits",
+            "choice",
+            choices=FOLD_FITS,
+            optional=True,
+            prompt="auto: fused where supported",
+        )
         yield FormField(
             "grid.backend", "Run fits on", "choice", choices=choices_of(vocab.GRID_BACKENDS)
         )
@@ -292,6 +312,7 @@ class GridEditor(FieldForm):
         self.field("grid.n_jobs").display = not dask  # the cluster's workers decide
         self.field("grid.cv").display = search != "sweep"
         self.field("grid.scoring").display = search != "sweep"
+        self.field("grid.fuse_folds").display = search != "sweep"
 
     def _update_summary(self) -> None:
         grid = self.grid() or {}
