@@ -266,7 +266,9 @@ class MainScreen(Screen[None]):
             return  # the screen is closing (the app quit while the pane was being built)
         self._ready.append(editor)
         self.post_message(self.EditorMounted(editor))
-        if self._focus_wanted == pane and self.focused_pane() != pane:
+        if self._focus_wanted == pane:
+            # its first control, even when a stale Hide of the pane left before moved the focus
+            # somewhere into this one while it was being built
             self._focus_in(editor)
         self._focus_field(pane)
 
