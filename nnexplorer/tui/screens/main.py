@@ -84,7 +84,7 @@ def breakpoint_classes(size: Size) -> dict[str, bool]:
     return out
 
 
-def _shown_within(widget: Widget, root: Widget) -> bool:
+def shown_within(widget: Widget, root: Widget) -> bool:
     """Whether ``widget`` and its containers up to ``root`` are displayed."""
     node: DOMNode | None = widget
     while node is not None and node is not root:
@@ -387,7 +387,7 @@ class MainScreen(Screen[None]):
     def _focus_in(self, target: Widget) -> None:
         """Focus ``target`` or its first shown control (not a scrolling container of controls)."""
         candidates = [target, *target.query("*")]
-        shown = [w for w in candidates if w.focusable and _shown_within(w, target)]
+        shown = [w for w in candidates if w.focusable and shown_within(w, target)]
         control = next((w for w in shown if not _holds_controls(w)), shown[0] if shown else None)
         if control is not None:
             self.set_focus(control)

@@ -17,11 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
 from nnexplorer.core.help import DEFAULT_LANG, Lesson, find_lesson
-from nnexplorer.tui.screens.main import PANE_TITLES
+from nnexplorer.tui.screens.main import PANE_TITLES, shown_within
 
 MAX_STEPS = 9  # steps are chosen with the keys 1..9
 # The titles of the panes the steps name (the runs browser is a screen: its key says how).
@@ -106,13 +105,8 @@ class LessonNotes(VerticalScroll, can_focus=True):
         # A tab switch's Hide reaches this widget through its own queue, after the layout was
         # drawn. When F8 has brought the Lesson tab back (and focused the notes) by then, that
         # Hide is stale: Textual would blur the notes and move the focus to another pane.
-        if self.has_focus and self.shown_now:
+        if self.has_focus and shown_within(self, self.screen):
             event.prevent_default()
-
-    @property
-    def shown_now(self) -> bool:
-        """Whether the notes and every container above them are displayed at this moment."""
-        return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     # ------------------------------------------------------------------ verbs
 
